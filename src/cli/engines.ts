@@ -1,0 +1,23 @@
+/**
+ * The engines `tinyedge run --engine NAME` can run a graph on. Each takes and returns IR tensors in graph.inputs /
+ * graph.outputs order (int8 for quantized tensors); the boundary conversion is done by the caller (src/io).
+ * Adding an engine ('host': generated C compiled with gcc, 'device': firmware on a board) is one entry here.
+ */
+import type { Graph, TensorData } from '../ir/types.js';
+import { runReference } from '../reference/interpreter.js';
+
+export interface Engine {
+  describe: string;
+  run(graph: Graph, inputs: TensorData[]): Promise<TensorData[]>;
+}
+
+export const ENGINES = {
+  reference: {
+    describe: 'the TypeScript reference interpreter (TFLite-Micro integer arithmetic)',
+    run: async (graph, inputs) => runReference(graph, inputs).outputs,
+  },
+} satisfies Record<string, Engine>;
+
+export type EngineName = keyof typeof ENGINES;
+
+export const ENGINE_NAMES = Object.keys(ENGINES) as EngineName[];
