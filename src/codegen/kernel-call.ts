@@ -1,0 +1,69 @@
+/**
+ * What a lowering decides for one layer: which kernel template to render and with which compile-time constants.
+ * Lowerings are pure functions of (graph, node); they neither know offsets nor C symbol names, which
+ * generateLibrary assigns afterwards.
+ */
+import type { DataType, Graph } from '../ir/types.js';
+import { NodeError } from '../errors.js';
+
+export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'float';
+
+/** A constant array the kernel reads by name (weights, biases, multipliers, tables): emitted into the weights file. */
+export interface ConstantArray {
+  /** The template refers to it as `{{sym.<role>}}`. */
+  role: string;
+  ctype: CType;
+  values: ArrayLike<number>;
+  /** For the comment above the array. */
+  describe: string;
+}
+
+export interface KernelCall {
+  /** Template file under templates/kernels/, without `.c.hbs`. */
+  template: string;
+  /** Stem of the generated function's name, CMSIS-NN style (`te_conv2d_s8`); the layer index is appended. */
+  name: string;
+  /** Compile-time constants the template uses. Numbers and booleans only (strings: identifiers built here). */
+  params: Record<string, unknown>;
+  /** Tensors the kernel reads at run time, in the order of its parameters (constant operands included). */
+  inputs: string[];
+  outputs: string[];
+  /** Bytes of arena scratch the kernel needs while it runs (its last parameter), with what it holds. */
+  scratch?: { bytes: number; purpose: string };
+  constants: ConstantArray[];
+  /** The kernel calls the fixed-point reciprocal helpers (te_fixedpoint's optional part). */
+  usesReciprocal?: boolean;
+}
+
+/** A layer that needs no code (a Reshape aliasing its input), and why, for the comment in run(). */
+export interface NoCode {
+  noCode: string;
+}
+
+export type Lowering = KernelCall | NoCode;
+
+export function isKernelCall(lowering: Lowering): lowering is KernelCall {
+  return (lowering as KernelCall).template !== undefined;
+}
+
+export function ctypeOf(dtype: DataType, node?: { name: string; op: string }): CType {
+  switch (dtype) {
+    case 'int8':
+      return 'int8_t';
+    case 'uint8':
+      return 'uint8_t';
+    case 'int16':
+      return 'int16_t';
+    case 'int32':
+      return 'int32_t';
+    case 'float32':
+      return 'float';
+    case 'int64':
+      if (node) throw new NodeError(node.name, node.op, 'int64 tensors have no code generation (only the reference runs them)');
+      throw new Error('int64 tensors have no C type in tinyedge');
+  }
+}
+
+export interface LowerContext {
+  graph: Graph;
+}

@@ -1,0 +1,86 @@
+/**
+ * Conv2D -> te_conv2d_1x1_s8 (pointwise: every output pixel is a matrix-vector product of one input pixel) or
+ * te_conv2d_s8 (any kernel, stride, dilation, padding, groups: gathers each output pixel's receptive field into an
+ * im2col scratch buffer, padding taps filled with the input zero point, then one dot product per output channel).
+ */
+import { NodeError } from '../../errors.js';
+import type { Conv2DNode, Graph } from '../../ir/types.js';
+import { convParams } from '../../quant/params.js';
+import type { KernelCall } from '../kernel-call.js';
+import {
+  constantData,
+  foldInputOffsetIntoBias,
+  inputTensor,
+  outputStage,
+  outputTensor,
+  plainBias,
+  requireDtype,
+  requireRank,
+  symmetricWeights,
+} from './common.js';
+
+export function lowerConv2D(graph: Graph, node: Conv2DNode): KernelCall {
+  const input = inputTensor(graph, node, 0);
+  const weights = inputTensor(graph, node, 1);
+  const output = outputTensor(graph, node);
+  requireDtype(node, input, 'input', 'int8');
+  requireDtype(node, weights, 'weights', 'int8');
+  requireDtype(node, output, 'output', 'int8', 'int32');
+  requireRank(node, input, 'input', 4);
+  requireRank(node, weights, 'weights', 4);
+  requireRank(node, output, 'output', 4);
+  const weightData = constantData(node, weights, 'weights');
+
+  const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
+  const [outC, kH, kW, inCGroup] = weights.shape as [number, number, number, number];
+  const [, outH, outW] = output.shape as [number, number, number, number];
+  const { stride, dilation, padding } = node.attrs;
+  // The group count follows from the shapes, as in the reference (attrs.groups says the same for valid graphs).
+  const groups = inC / inCGroup;
+  if (!Number.isInteger(groups) || outC % groups !== 0 || output.shape[3] !== outC) {
+    throw new NodeError(node.name, node.op, `shapes [${input.shape}] * [${weights.shape}] -> [${output.shape}] do not form a grouped convolution`);
+  }
+
+  const params = convParams(graph, node);
+  const stage = outputStage(params);
+  const patch = kH * kW * inCGroup;
+  const folded = symmetricWeights(params);
+  const bias = folded ? foldInputOffsetIntoBias(node, params, weightData as Int8Array, patch) : plainBias(node, params, patch);
+  const pointwise =
+    kH === 1 && kW === 1 && groups === 1 && stride[0] === 1 && stride[1] === 1 &&
+    padding.top === 0 && padding.bottom === 0 && padding.left === 0 && padding.right === 0 && outH === inH && outW === inW;
+
+  return {
+    template: pointwise ? 'te_conv2d_1x1_s8' : 'te_conv2d_s8',
+    name: pointwise ? 'te_conv2d_1x1_s8' : 'te_conv2d_s8',
+    params: {
+      batches, inH, inW, inC, outH, outW, outC, kH, kW,
+      strideH: stride[0], strideW: stride[1], dilationH: dilation[0], dilationW: dilation[1],
+      padTop: padding.top, padLeft: padding.left,
+      groups, inCGroup, outCGroup: outC / groups,
+      inputZeroPoint: -params.inputOffset,
+      inputOffset: params.inputOffset,
+      foldedBias: folded,
+      uniformWeightOffset: params.weightOffsets.every((o) => o === params.weightOffsets[0]),
+      weightOffset: params.weightOffsets[0] ?? 0,
+      outputType: stage.params.int32Output ? 'int32_t' : 'int8_t',
+      ...stage.params,
+    },
+    inputs: [node.inputs[0]!],
+    outputs: [node.outputs[0]!],
+    ...(pointwise ? {} : { scratch: { bytes: patch, purpose: 'im2col' } }),
+    constants: [
+      { role: 'weights', ctype: 'int8_t', values: weightData as Int8Array, describe: `weights [${weights.shape}] (OHWI)` },
+      {
+        role: 'bias',
+        ctype: 'int32_t',
+        values: bias,
+        describe: folded ? 'bias with the input offset folded in: bias[c] - Z_in * sum(w[c])' : 'bias',
+      },
+      ...(folded || params.weightOffsets.every((o) => o === params.weightOffsets[0])
+        ? []
+        : [{ role: 'weightOffsets', ctype: 'int32_t' as const, values: params.weightOffsets, describe: '-Z_w per output channel' }]),
+      ...stage.constants,
+    ],
+  };
+}
