@@ -4,6 +4,7 @@
  * Adding an engine ('host': generated C compiled with gcc, 'device': firmware on a board) is one entry here.
  */
 import type { Graph, TensorData } from '../ir/types.js';
+import { runOnHost } from '../build/host.js';
 import { runReference } from '../reference/interpreter.js';
 
 export interface Engine {
@@ -15,6 +16,10 @@ export const ENGINES = {
   reference: {
     describe: 'the TypeScript reference interpreter (TFLite-Micro integer arithmetic)',
     run: async (graph, inputs) => runReference(graph, inputs).outputs,
+  },
+  host: {
+    describe: "the generated C library, compiled with the host's gcc and run natively",
+    run: async (graph, inputs) => runOnHost(graph, inputs, { modelHash: graph.source?.sha256 }),
   },
 } satisfies Record<string, Engine>;
 

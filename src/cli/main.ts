@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode, TinyedgeError, UsageError } from '../errors.js';
+import { compileCommand } from './commands/compile.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 
@@ -18,6 +19,8 @@ export async function main(args: string[]): Promise<number> {
     // Each command lives in its own module under commands/.
     .command(inspectCommand)
     .command(runCommand)
+    .command(compileCommand)
+    .command((await import('./commands/quantize.js')).quantizeCommand)
     .demandCommand(1, 'no command given')
     .strict()
     .version(PACKAGE.version)

@@ -1,6 +1,7 @@
 /**
  * Model loading: read the file, recognise its format by content (never by extension) and hand it to its importer.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import onnxProto from 'onnx-proto';
 import { ModelError } from '../errors.js';
@@ -13,6 +14,12 @@ const { onnx } = onnxProto;
 export async function loadModel(file: string): Promise<Graph> {
   const bytes = await readModelFile(file);
   if (bytes.length === 0) throw new ModelError(file, 'is empty');
+  const graph = importByContent(bytes, file);
+  graph.source = { file, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return graph;
+}
+
+function importByContent(bytes: Uint8Array, file: string): Graph {
   if (isTflite(bytes)) return importTflite(bytes, file);
   if (isOnnx(bytes)) return importOnnx(bytes, file);
   throw new ModelError(file, 'is neither a TFLite flatbuffer nor an ONNX model');

@@ -184,6 +184,12 @@ export interface GraphIO {
   externalDtype: DataType;
   /** Name the user knows (ONNX/TFLite input name). */
   name: string;
+  /**
+   * 'NCHW': the user's (ONNX) 4-D tensor is NCHW while this IR tensor is NHWC, so whoever feeds or reads the graph
+   * permutes (an input NCHW -> NHWC with perm [0, 2, 3, 1], an output NHWC -> NCHW with [0, 3, 1, 2]). Only the
+   * optional fold-io-transposes pass (src/passes) sets it; absent, the IR tensor is in the user's layout.
+   */
+  layout?: 'NCHW';
 }
 
 export type ModelFormat = 'onnx-qdq' | 'onnx-qoperator' | 'onnx' | 'tflite';
@@ -197,6 +203,8 @@ export interface Graph {
   nodes: Node[];
   inputs: GraphIO[];
   outputs: GraphIO[];
+  /** The file the graph was loaded from (set by loadModel): its sha-256 identifies the model on the device. */
+  source?: { file: string; sha256: string };
   /** Ops the frontend could not import, with the node that holds them; a graph with any cannot run. */
   unsupported: { node: string; op: string; reason?: string }[];
 }

@@ -1,0 +1,55 @@
+/**
+ * `tinyedge compile MODEL -o DIR [--prefix P] [--force] [--json]`: the generated C library (sources, header, README)
+ * written atomically to DIR, with the memory plan reported.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { compileReport, type CompileReport } from '../../codegen/report.js';
+import { generateLibrary } from '../../codegen/index.js';
+import { writeLibraryAtomically } from '../../codegen/write.js';
+import { UnsupportedOpsError } from '../../errors.js';
+import { loadModel } from '../../frontend/index.js';
+import { formatTable } from '../table.js';
+
+interface CompileArgs {
+  model: string;
+  output: string;
+  prefix?: string;
+  force: boolean;
+  json: boolean;
+}
+
+export const compileCommand: CommandModule<object, CompileArgs> = {
+  command: 'compile <model>',
+  describe: 'Generate the C library for a model (no interpreter, no malloc) and report its memory plan',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('model', { type: 'string', demandOption: true, describe: 'TFLite (.tflite) or ONNX (.onnx) model file' })
+      .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'Directory to write the library to' })
+      .option('prefix', { type: 'string', requiresArg: true, describe: 'C prefix P of tinyedge_P_run (default: from the model name)' })
+      .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output directory' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print the memory plan and layers as JSON on stdout' }) as unknown as Argv<CompileArgs>,
+  handler: async (args) => {
+    const graph = await loadModel(args.model);
+    if (graph.unsupported.length > 0) throw new UnsupportedOpsError(args.model, graph.unsupported);
+    const library = generateLibrary(graph, { prefix: args.prefix, modelHash: graph.source!.sha256 });
+    await writeLibraryAtomically(args.output, library.files, { force: args.force });
+    const report = compileReport(graph, library);
+    process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : formatCompileReport(args.output, report));
+  },
+};
+
+function formatCompileReport(dir: string, report: CompileReport): string {
+  const lines = [
+    `wrote ${dir}: ${report.files.join(', ')}`,
+    `call tinyedge_${report.prefix}_run() from tinyedge_${report.prefix}.h (see ${dir}/README.md)`,
+    '',
+    `arena ${report.arenaBytes} B (lower bound ${report.peakBytes} B; ${report.arenaBytesWithIo} B with inputs and outputs in the arena), ` +
+      `constants ${report.constantBytes} B (flash)`,
+    '',
+    formatTable(
+      ['#', 'layer', 'op', 'function', 'scratch B'],
+      report.layers.map((layer) => [layer.index, layer.name, layer.op, layer.function ?? '(alias)', layer.scratchBytes]),
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
