@@ -8,12 +8,14 @@ import { generateLibrary } from '../../codegen/index.js';
 import { writeLibraryAtomically } from '../../codegen/write.js';
 import { UnsupportedOpsError } from '../../errors.js';
 import { loadModel } from '../../frontend/index.js';
+import { optimizeGraph } from '../../passes/index.js';
 import { formatTable } from '../table.js';
 
 interface CompileArgs {
   model: string;
   output: string;
   prefix?: string;
+  optimize: boolean;
   force: boolean;
   json: boolean;
 }
@@ -26,12 +28,14 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
       .positional('model', { type: 'string', demandOption: true, describe: 'TFLite (.tflite) or ONNX (.onnx) model file' })
       .option('output', { alias: 'o', type: 'string', demandOption: true, requiresArg: true, describe: 'Directory to write the library to' })
       .option('prefix', { type: 'string', requiresArg: true, describe: 'C prefix P of tinyedge_P_run (default: from the model name)' })
+      .option('optimize', { type: 'boolean', default: true, describe: 'Run the optimization passes first (--no-optimize: generate the graph as imported)' })
       .option('force', { type: 'boolean', default: false, describe: 'Replace an existing output directory' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the memory plan and layers as JSON on stdout' }) as unknown as Argv<CompileArgs>,
   handler: async (args) => {
-    const graph = await loadModel(args.model);
-    if (graph.unsupported.length > 0) throw new UnsupportedOpsError(args.model, graph.unsupported);
-    const library = generateLibrary(graph, { prefix: args.prefix, modelHash: graph.source!.sha256 });
+    const imported = await loadModel(args.model);
+    if (imported.unsupported.length > 0) throw new UnsupportedOpsError(args.model, imported.unsupported);
+    const graph = args.optimize ? optimizeGraph(imported).graph : imported;
+    const library = generateLibrary(graph, { prefix: args.prefix, modelHash: imported.source!.sha256 });
     await writeLibraryAtomically(args.output, library.files, { force: args.force });
     const report = compileReport(graph, library);
     process.stdout.write(args.json ? `${JSON.stringify(report)}\n` : formatCompileReport(args.output, report));

@@ -8,7 +8,8 @@ import { loadModel } from '../../frontend/index.js';
 import { graphCost, type LayerCost } from '../../ir/cost.js';
 import type { Graph, ModelFormat } from '../../ir/types.js';
 import { boundarySpec } from '../../io/tensors.js';
-import { formatShape, formatTable } from '../table.js';
+import { optimizeGraph, type OptimizeResult } from '../../passes/index.js';
+import { formatShape, formatTable, groupDigits } from '../table.js';
 
 interface InspectArgs {
   model: string;
@@ -33,6 +34,20 @@ export interface InspectReport {
   macs: number;
   paramBytes: number;
   unsupported: { node: string; op: string }[];
+  /** What the optimization passes make of the model before code generation; null when it has unsupported ops. */
+  optimized: OptimizedReport | null;
+}
+
+export interface OptimizedReport {
+  macs: number;
+  paramBytes: number;
+  layers: number;
+  /** Passes that changed something, with their rewrites. */
+  passes: { pass: string; changes: string[] }[];
+  /** Structured pruning: output channels removed (all-zero weights and bias) and what that saved. */
+  pruning: { removedChannels: number; layers: { node: string; removed: number; of: number }[]; macsSaved: number; paramBytesSaved: number };
+  /** Unstructured sparsity of each weighted layer's int8 weights. */
+  sparsity: { node: string; op: string; sparsity: number; zeroChannels: number; channels: number }[];
 }
 
 export const inspectCommand: CommandModule<object, InspectArgs> = {
@@ -65,7 +80,50 @@ export function inspectReport(graph: Graph): InspectReport {
     macs: cost.macs,
     paramBytes: cost.paramBytes,
     unsupported: graph.unsupported.map(({ node, op }) => ({ node, op })),
+    optimized: graph.unsupported.length === 0 ? optimizedReport(optimizeGraph(graph)) : null,
   };
+}
+
+function optimizedReport(result: OptimizeResult): OptimizedReport {
+  const cost = graphCost(result.graph);
+  const removed = result.pruning?.removed ?? [];
+  return {
+    macs: cost.macs,
+    paramBytes: cost.paramBytes,
+    layers: cost.layers.length,
+    passes: result.log.filter((entry) => entry.changes.length > 0).map(({ pass, changes }) => ({ pass, changes })),
+    pruning: {
+      removedChannels: removed.reduce((sum, r) => sum + r.channels.length, 0),
+      layers: removed.map((r) => ({ node: r.producer, removed: r.channels.length, of: r.channelsBefore })),
+      macsSaved: result.pruning ? result.pruning.macsBefore - result.pruning.macsAfter : 0,
+      paramBytesSaved: result.pruning ? result.pruning.paramBytesBefore - result.pruning.paramBytesAfter : 0,
+    },
+    sparsity: result.sparsity.layers.map(({ node, op, sparsity, zeroChannels, channels }) => ({ node, op, sparsity, zeroChannels, channels })),
+  };
+}
+
+function formatOptimized(report: InspectReport): string {
+  const optimized = report.optimized;
+  if (!optimized) return '';
+  const percent = (part: number, whole: number) => (whole === 0 ? '0 %' : `${((100 * part) / whole).toFixed(1)} %`);
+  const lines = [
+    `optimized for code generation: ${optimized.layers} layers, ${groupDigits(optimized.macs)} MACs ` +
+      `(${percent(optimized.macs, report.macs)} of the model), ${groupDigits(optimized.paramBytes)} parameter bytes`,
+  ];
+  for (const entry of optimized.passes) lines.push(`  ${entry.pass}: ${entry.changes.length} change${entry.changes.length === 1 ? '' : 's'}`);
+  if (optimized.pruning.removedChannels > 0) {
+    lines.push(
+      `pruned channels removed: ${optimized.pruning.removedChannels} in ${optimized.pruning.layers.length} layers, ` +
+        `saving ${groupDigits(optimized.pruning.macsSaved)} MACs and ${groupDigits(optimized.pruning.paramBytesSaved)} parameter bytes`,
+    );
+    lines.push(formatTable(['removed', 'of', 'layer'], optimized.pruning.layers.map((l) => [l.removed, l.of, shorten(l.node)])));
+  }
+  const sparse = optimized.sparsity.filter((layer) => layer.sparsity > 0);
+  if (sparse.length > 0) {
+    lines.push('weight sparsity (zero int8 weights)');
+    lines.push(formatTable(['zeros', 'zero channels', 'op', 'layer'], sparse.map((l) => [percent(l.sparsity, 1), `${l.zeroChannels}/${l.channels}`, l.op, shorten(l.node)])));
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Human tables cut names to this length (TFLite's fused names run to hundreds of characters); --json has them whole. */
@@ -112,6 +170,7 @@ function formatInspectReport(modelName: string, report: InspectReport, graph: Gr
     '',
     unsupported,
     '',
+    formatOptimized(report),
   ].join('\n');
 }
 
