@@ -740,6 +740,33 @@ export interface DequantizeParams {
   zeroPoint: number;
 }
 
+/**
+ * Per-axis float <-> integer quantization (ONNX QuantizeLinear / DequantizeLinear with an axis): element i uses the
+ * scale and zero point of its index along `axis`. Only the reference runs it: generated code quantizes per tensor.
+ */
+export interface AxisQuantizeParams {
+  scales: number[];
+  zeroPoints: number[];
+  /** Elements between consecutive indices of the axis, and the axis' length. */
+  stride: number;
+  length: number;
+}
+
+/** The per-axis parameters of a Quantize (float input) or Dequantize node's quantized side; null when per tensor. */
+export function axisQuantizeParams(graph: Graph, node: QuantizeNode | DequantizeNode): AxisQuantizeParams | null {
+  const quantized = nodeTensor(graph, node, node.op === 'Quantize' ? node.outputs[0] : node.inputs[0], node.op === 'Quantize' ? 'output' : 'input');
+  const q = quantOf(node, quantized, node.op === 'Quantize' ? 'output' : 'input');
+  if (q.scale.length <= 1) return null;
+  const rank = quantized.shape.length;
+  const axis = q.axis < 0 ? q.axis + rank : q.axis;
+  const length = quantized.shape[axis];
+  if (length !== q.scale.length || q.zeroPoint.length !== q.scale.length) {
+    throw new NodeError(node.name, node.op, `'${quantized.name}' has ${q.scale.length} scales for axis ${axis} of length ${length}`);
+  }
+  const stride = quantized.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  return { scales: q.scale.map(f32), zeroPoints: [...q.zeroPoint], stride, length };
+}
+
 export function dequantizeParams(graph: Graph, node: DequantizeNode): DequantizeParams {
   return perTensor(node, nodeTensor(graph, node, node.inputs[0], 'input'), 'input');
 }
