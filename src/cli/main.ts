@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import { ExitCode, TinyedgeError, UsageError } from '../errors.js';
 import { compileCommand } from './commands/compile.js';
+import { convertCommand } from './commands/convert.js';
+import { quantizeCommand } from './commands/quantize.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 
@@ -20,7 +22,9 @@ export async function main(args: string[]): Promise<number> {
     .command(inspectCommand)
     .command(runCommand)
     .command(compileCommand)
-    .command((await import('./commands/quantize.js')).quantizeCommand)
+    .command(convertCommand)
+    .command(quantizeCommand)
+    .command((await import('./commands/deploy.js')).deployCommands)
     .demandCommand(1, 'no command given')
     .strict()
     .version(PACKAGE.version)
