@@ -91,7 +91,7 @@ export function optimizeGraph(graph: Graph, options: OptimizeOptions = {}): Opti
   let current = graph;
   // A graph with unsupported ops cannot run, so there is no behaviour to preserve or check: it is analysed as it is.
   if (graph.unsupported.length === 0) {
-    if (validate) validateGraph(withoutConstantOperands(current));
+    if (validate) validateGraph(current);
     for (const pass of selected) {
       const result: PassResult = pass.run(current);
       if (pass.name === 'remove-pruned-channels') pruning = (result as PruningResult).summary;
@@ -106,19 +106,8 @@ export function optimizeGraph(graph: Graph, options: OptimizeOptions = {}): Opti
 /** A pass that breaks the IR is a tinyedge bug, reported as such (not as a problem of the user's model). */
 function checkPassOutput(pass: string, graph: Graph): void {
   try {
-    validateGraph(withoutConstantOperands(graph));
+    validateGraph(graph);
   } catch (error) {
     throw new Error(`internal: pass '${pass}' produced an invalid graph: ${(error as Error).message}`, { cause: error });
   }
-}
-
-/**
- * The graph as validateGraph expects it: the TFLite frontend keeps a Reshape's shape and a Mean's axes as constant
- * second operands (their values are in the node's attributes too), which validateGraph's arity check rejects. Until the
- * two agree, validation looks at a view without those operands; the graph itself is left as it is.
- */
-function withoutConstantOperands(graph: Graph): Graph {
-  const redundant = (node: Node) => (node.op === 'Reshape' || node.op === 'Mean') && node.inputs.slice(1).every((name) => graph.tensors.get(name)?.data);
-  if (!graph.nodes.some((node) => node.inputs.length > 1 && redundant(node))) return graph;
-  return { ...graph, nodes: graph.nodes.map((node) => (node.inputs.length > 1 && redundant(node) ? ({ ...node, inputs: node.inputs.slice(0, 1) } as Node) : node)) };
 }

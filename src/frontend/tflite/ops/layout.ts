@@ -29,18 +29,9 @@ export function importReshape(context: OperatorContext): ReshapeNode {
   if (elementCount(input.shape) !== elementCount(output.shape)) {
     throw new InvalidNode(`cannot reshape [${input.shape.join(', ')}] into [${output.shape.join(', ')}]`);
   }
-  const inputs = [input.name];
-  const shape = context.optionalInput(1);
-  // The shape operand stays as a constant: its value is the output's shape (the file may leave it empty, or hold -1).
-  if (shape && !context.isRuntimeInput(1)) {
-    if (!shape.data) {
-      shape.data = Int32Array.from(output.shape);
-      shape.dtype = 'int32';
-      shape.shape = [output.shape.length];
-    }
-    inputs.push(shape.name);
-  }
-  return { op: 'Reshape', name: context.name, inputs, outputs: [output.name], attrs: { shape: [...output.shape] } };
+  // IR structural ops take only their data input: the target shape (the output's; the file may leave the shape
+  // operand empty or hold -1) lives in the attributes.
+  return { op: 'Reshape', name: context.name, inputs: [input.name], outputs: [output.name], attrs: { shape: [...output.shape] } };
 }
 
 export function importSqueeze(context: OperatorContext): ReshapeNode {
@@ -71,7 +62,7 @@ export function importTranspose(context: OperatorContext): TransposeNode {
   return {
     op: 'Transpose',
     name: context.name,
-    inputs: [input.name, permutation.name],
+    inputs: [input.name],
     outputs: [output.name],
     attrs: { perm },
   };
@@ -113,7 +104,7 @@ export function importPad(context: OperatorContext): PadNode {
   return {
     op: 'Pad',
     name: context.name,
-    inputs: context.inputNames,
+    inputs: [input.name],
     outputs: [output.name],
     attrs: {
       before: values.filter((_, i) => i % 2 === 0),

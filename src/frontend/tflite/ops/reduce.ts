@@ -13,7 +13,7 @@ export function importMean(context: OperatorContext): MeanNode {
   return {
     op: 'Mean',
     name: context.name,
-    inputs: [input.name, axesTensor.name],
+    inputs: [input.name],
     outputs: [output.name],
     attrs: { axes, keepDims: reducerKeepDims(context.options('ReducerOptions')) },
   };
