@@ -12,6 +12,7 @@ import { protocolDefines } from '../agent/protocol.js';
 import { mainFlash, mainRam, type Target } from '../targets/index.js';
 import { boardDefines, boardSourceFiles, pinViews, registerWrites, timerView } from './firmware-board.js';
 import { compilerFlags, linkerFlags } from './firmware-flags.js';
+import { mlperfView } from './firmware-mlperf.js';
 
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const FIRMWARE_TEMPLATES = path.join(PACKAGE_ROOT, 'templates/firmware');
@@ -24,6 +25,8 @@ export interface FirmwareModel {
   inputBytes: number[];
   outputBytes: number[];
   layerCount: number;
+  /** What the MLPerf Tiny text protocol reports in m-model-[...] (kws01, vww01, ic01, ad01); default: prefix. */
+  mlperfModelId?: string;
 }
 
 /** A source file of the model library and where it goes under model/. */
@@ -52,7 +55,20 @@ export interface FirmwareProject {
 }
 
 /** The files every firmware has; board-specific ones are added by boardSourceFiles. */
-const COMMON_STATIC = ['protocol.c', 'protocol.h', 'console.h', 'clock.h', 'timer.h', 'gpio_stm32.h'];
+const COMMON_STATIC = [
+  'protocol.c',
+  'protocol.h',
+  'mlperf.c',
+  'mlperf.h',
+  'text_format.c',
+  'text_format.h',
+  'uptime.c',
+  'uptime.h',
+  'console.h',
+  'clock.h',
+  'timer.h',
+  'gpio_stm32.h',
+];
 const COMMON_GENERATED = ['board.h', 'protocol_ids.h', 'board_io.c', 'timer.c', 'startup.c', 'main.c'];
 
 function banner(target: Target, template: string, comment: (text: string) => string): string {
@@ -99,6 +115,7 @@ function templateView(options: ProjectOptions, template: string, cflags: string[
     inputs: model.inputBytes.map((bytes, index) => ({ index, bytes })),
     outputs: model.outputBytes.map((bytes, index) => ({ index, bytes })),
     layerCount: model.layerCount,
+    mlperf: mlperfView(model),
     cflags: cflags.join(' '),
     ldflags: ldflags.join(' '),
     sources,

@@ -91,18 +91,25 @@ static int rx_parse(frame_t *frame) {
   }
 }
 
-void protocol_receive(frame_t *frame) {
+void protocol_take(uint8_t byte) {
   if (rx_handed_out) {
     rx_drop(rx_handed_out);
     rx_handed_out = 0;
   }
-  /* rx_parse returns 0 only while the buffer holds less than one whole frame, so it never overflows. */
-  while (!rx_parse(frame)) {
-    int c;
-    while ((c = console_read()) < 0) {
-    }
-    rx[rx_count++] = (uint8_t)c;
+  /* protocol_next_frame runs after every byte and returns 0 only while less than one whole frame is buffered. */
+  if (rx_count < sizeof rx) rx[rx_count++] = byte;
+}
+
+int protocol_next_frame(frame_t *frame) {
+  if (rx_handed_out) {
+    rx_drop(rx_handed_out);
+    rx_handed_out = 0;
   }
+  return rx_parse(frame);
+}
+
+int protocol_receiving(void) {
+  return rx_count > rx_handed_out;
 }
 
 void put_u8(writer_t *w, uint8_t value) {

@@ -29,8 +29,16 @@ typedef struct {
   const uint8_t *payload; /* valid until the next protocol_receive */
 } frame_t;
 
-/* Blocks until a well-formed frame of this protocol version has arrived; answers bad ones with an ERROR. */
-void protocol_receive(frame_t *frame);
+/*
+ * The receiver is fed byte by byte (the console also carries the MLPerf text protocol: main.c decides which bytes
+ * are ours, README.md "One console, two protocols"). protocol_take buffers a byte; protocol_next_frame returns 1
+ * with the next well-formed frame of this protocol version once one is complete, answering bad ones with an ERROR;
+ * call it after every protocol_take, until it returns 0, so the buffer never holds more than one frame.
+ * protocol_receiving says whether a frame has started and is not complete yet.
+ */
+void protocol_take(uint8_t byte);
+int protocol_next_frame(frame_t *frame);
+int protocol_receiving(void);
 void protocol_send(uint8_t type, uint8_t sequence, const uint8_t *payload, uint32_t length);
 void protocol_send_error(uint8_t sequence, uint8_t request, uint8_t code, const char *message);
 
