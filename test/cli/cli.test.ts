@@ -43,7 +43,7 @@ describe('tinyedge inspect', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(Object.keys(report)).toEqual(['format', 'inputs', 'outputs', 'layers', 'macs', 'paramBytes', 'unsupported']);
+    expect(Object.keys(report)).toEqual(['format', 'inputs', 'outputs', 'layers', 'macs', 'paramBytes', 'unsupported', 'optimized']);
     expect(report.format).toBe('tflite');
     expect(report.inputs).toHaveLength(1);
     expect(Object.keys(report.inputs[0])).toEqual(['name', 'shape', 'dtype', 'scale', 'zeroPoint']);
