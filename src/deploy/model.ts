@@ -1,0 +1,32 @@
+/**
+ * Stage 1 of a deploy: read the model and what is known about it before anything is generated (its identity,
+ * its MACs per layer). A model with ops tinyedge cannot run stops here, with every such op listed.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { UnsupportedOpsError } from '../errors.js';
+import { loadModel } from '../frontend/index.js';
+import { graphCost, type GraphCost } from '../ir/cost.js';
+import type { Graph } from '../ir/types.js';
+
+export interface DeployModel {
+  /** The file as the user named it. */
+  file: string;
+  graph: Graph;
+  /** Hex sha-256 of the file (64 digits); the firmware carries its first 16. */
+  sha256: string;
+  cost: GraphCost;
+}
+
+export async function loadDeployModel(file: string): Promise<DeployModel> {
+  const graph = await loadModel(file);
+  if (graph.unsupported.length > 0) throw new UnsupportedOpsError(file, graph.unsupported);
+  // loadModel read the file already (and may record its hash); reading it again keeps this stage self-sufficient.
+  const sha256 = graph.source?.sha256 ?? createHash('sha256').update(await readFile(file)).digest('hex');
+  return { file, graph, sha256, cost: graphCost(graph) };
+}
+
+/** The hash the generated library and the firmware's HELLO carry. */
+export function firmwareHash(sha256: string): string {
+  return sha256.slice(0, 16).toLowerCase();
+}
