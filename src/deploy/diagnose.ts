@@ -27,7 +27,7 @@ export async function diagnoseDivergence(
   const { model, target, build } = deployment;
   const budgetBytes = Math.max(1, build.sizes.ramSize - build.sizes.ramUsed - TAP_RAM_MARGIN);
   const diagnosis = await findFirstDivergingLayer({
-    graph: model.graph,
+    graph: model.generated,
     reference,
     budgetBytes,
     onBatch: ({ count, bytes }) =>
@@ -49,7 +49,7 @@ export async function diagnoseDivergence(
       }
       try {
         const device = await board.load(tapBuild, expectedFirmware(target, tapped, model.sha256, compiled));
-        const timeout = runTimeoutMs(model.cost.macs, tapped.nodes.length, 0, target.emulated, target.clockHz);
+        const timeout = runTimeoutMs(model.generatedCost.macs, tapped.nodes.length, 0, target.emulated, target.clockHz);
         const dtypes = tapped.outputs.map((io) => tapped.tensors.get(io.tensor)!.dtype);
         return (await measureOnDevice(device, inputs, dtypes, { runs: 1, warmups: 0, runTimeoutMs: timeout })).outputs;
       } finally {
@@ -58,6 +58,6 @@ export async function diagnoseDivergence(
     },
   });
   // A real board keeps what was flashed last: leave it running the firmware that was deployed, not a tap build.
-  if (board.persistent) await board.load(build, expectedFirmware(target, model.graph, model.sha256, deployment.compiled));
+  if (board.persistent) await board.load(build, expectedFirmware(target, model.generated, model.sha256, deployment.compiled));
   return diagnosis;
 }

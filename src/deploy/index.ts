@@ -62,6 +62,8 @@ export interface PrepareOptions {
   force?: boolean;
   /** Rewrites the generated library before it is built (fault-injection tests). */
   patchLibrary?: LibraryPatch;
+  /** Run the optimization passes before code generation (default true). */
+  optimize?: boolean;
   detect?: DetectOptions;
   onEvent?: (event: DeployEvent) => void;
 }
@@ -86,7 +88,7 @@ export async function prepareDeployment(options: PrepareOptions): Promise<Deploy
   const emit = options.onEvent ?? (() => {});
   // The target first: a wrong --target is the cheapest mistake to report.
   const choice = await chooseTarget(options.target, options.detect);
-  const model = await loadDeployModel(options.model);
+  const model = await loadDeployModel(options.model, { optimize: options.optimize });
   const { graph } = model;
   emit({ type: 'model', file: model.file, name: graph.name, layers: graph.nodes.length, macs: model.cost.macs, sha256: model.sha256 });
   emit({ type: 'target', target: choice.target, how: choice.how, ...(choice.port ? { port: choice.port } : {}) });
@@ -97,11 +99,11 @@ export async function prepareDeployment(options: PrepareOptions): Promise<Deploy
 
 
   const compileStarted = Date.now();
-  const compiled = compileModel(graph, model.sha256, options.patchLibrary);
+  const compiled = compileModel(model.generated, model.sha256, options.patchLibrary);
   emit({
     type: 'compiled',
     prefix: compiled.library.prefix,
-    layers: graph.nodes.length,
+    layers: model.generated.nodes.length,
     arenaBytes: compiled.library.plan.arenaBytes,
     weightsBytes: compiled.library.constantBytes,
     ms: Date.now() - compileStarted,
@@ -168,10 +170,10 @@ export async function runDeployment(deployment: Deployment, board: Board, option
   const inputs = options.inputs ?? deployment.inputs;
   const runs = options.runs ?? DEFAULT_RUNS;
   const warmups = options.warmups ?? DEFAULT_WARMUPS;
-  const timeout = options.runTimeoutMs ?? runTimeoutMs(model.cost.macs, graph.nodes.length, warmups, target.emulated, target.clockHz);
+  const timeout = options.runTimeoutMs ?? runTimeoutMs(model.generatedCost.macs, model.generated.nodes.length, warmups, target.emulated, target.clockHz);
   const outputDtypes = graph.outputs.map((io) => graph.tensors.get(io.tensor)!.dtype);
 
-  const device = await board.load(deployment.build, expectedFirmware(target, graph, model.sha256, compiled));
+  const device = await board.load(deployment.build, expectedFirmware(target, model.generated, model.sha256, compiled));
   emit({ type: 'connected', hello: device.hello });
   emit({ type: 'measuring', runs, warmups, inputs: options.inputs ? 'given' : deployment.inputSource });
   const started = Date.now();
@@ -179,14 +181,16 @@ export async function runDeployment(deployment: Deployment, board: Board, option
   emit({ type: 'measured', unit: measured.timing.unit, totals: measured.timing.runs.map((r) => r.total), ms: Date.now() - started });
 
   const diagnose = options.diagnose ?? true;
-  const reference = runReference(graph, inputs, { keepIntermediates: diagnose });
+  const reference = runReference(graph, inputs);
   const comparison = compareAll(measured.outputs, reference.outputs);
   const validation = { ...comparison, bitExact: comparison.mismatches === 0 };
   emit({ type: 'validated', ...validation });
 
   let diagnosis: DivergenceDiagnosis | undefined;
   if (!validation.bitExact && diagnose) {
-    diagnosis = await diagnoseDivergence(deployment, board, inputs, reference.intermediates!, emit);
+    // Layer by layer, the device ran the generated graph: its tensors are the ones to compare.
+    const layered = runReference(model.generated, inputs, { keepIntermediates: true });
+    diagnosis = await diagnoseDivergence(deployment, board, inputs, layered.intermediates!, emit);
     emit({ type: 'diagnosed', ...(diagnosis.layer ? { layer: diagnosis.layer } : {}), note: diagnosis.note });
   }
 

@@ -52,7 +52,8 @@ export function deployResult(measured: Measured, tool: DeployResult['tool']): De
       arenaBytes: compiled.library.plan.arenaBytes,
       weightsBytes: compiled.library.constantBytes,
     },
-    layers: model.cost.layers.map((layer) => ({ name: layer.name, op: layer.op, macs: layer.macs })),
+    // The layers the device ran (the generated graph); the model's own MACs stay in `model`.
+    layers: model.generatedCost.layers.map((layer) => ({ name: layer.name, op: layer.op, macs: layer.macs })),
     timing: { unit: timing.unit as LatencyUnit, warmups: measured.warmups, runs: timing.runs },
     outputs: graph.outputs.map((io, i) => {
       const device = outputFromIR(graph, io, measured.deviceOutputs[i]!);

@@ -31,6 +31,7 @@ interface DeployArgs {
   html?: string;
   json: boolean;
   keep?: string;
+  optimize: boolean;
   force: boolean;
 }
 
@@ -61,6 +62,7 @@ export const deployCommand: CommandModule<object, DeployArgs> = {
       .option('html', { type: 'string', requiresArg: true, describe: 'Write the HTML report (per-layer chart, memory) to this file' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the JSON report on stdout instead of the table' })
       .option('keep', { type: 'string', requiresArg: true, describe: 'Keep the firmware project (Makefile, sources, ELF) in this directory' })
+      .option('optimize', { type: 'boolean', default: true, describe: 'Run the optimization passes first (--no-optimize: deploy the graph as imported)' })
       .option('force', { type: 'boolean', default: false, describe: 'Overwrite existing --report/--html files and --keep directory' }) as unknown as Argv<DeployArgs>,
   handler: async (args) => {
     if (!Number.isInteger(args.runs) || args.runs < 1) throw new UsageError(`--runs ${args.runs}: must be a whole number, at least 1`);
@@ -84,6 +86,7 @@ export const deployCommand: CommandModule<object, DeployArgs> = {
         warmups: args.warmups,
         ...(args.keep !== undefined ? { keepDir: args.keep } : {}),
         force: args.force,
+        optimize: args.optimize,
         onEvent: progress.handle,
       });
     } finally {
