@@ -85,6 +85,30 @@ describe('DeviceLink over a damaged line', () => {
     expect(result).toEqual(clean);
   });
 
+  it('waits for replies that are late but within the time-out, with nothing resent', async () => {
+    stream.delayReads(600);
+    try {
+      const before = link.stats.retries;
+      expect(Array.from(await link.getOutput(0))).toEqual(expected);
+      expect(await link.run({ runs: 2 })).toEqual(clean);
+      expect(link.stats.retries).toBe(before);
+    } finally {
+      stream.delayReads(0);
+    }
+  });
+
+  it('a reply that arrives after the time-out is never taken for the answer to a later request', async () => {
+    // The first HELLO's reply comes 2.5 s late: the link asks again; the stale reply, when it lands, must be
+    // recognised by its sequence number and dropped, so every answer that follows is the right one.
+    stream.delayReads(2500);
+    const hello = link.hello();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stream.delayReads(0);
+    expect((await hello).target).toBe('qemu-stm32f405');
+    expect(Array.from(await link.getOutput(0))).toEqual(expected);
+    expect(await link.run({ runs: 2 })).toEqual(clean);
+  });
+
   it('skips garbage in front of a reply', async () => {
     stream.damageRead(0, 'garbage');
     const before = link.decoderStats.bytesDiscarded;

@@ -1,6 +1,6 @@
 /**
  * A byte stream between the host and a real device that damages traffic on request: flips a bit, drops a byte,
- * swallows a whole frame, or slips garbage in. Outgoing faults are addressed by frame (the link writes one frame
+ * swallows a whole frame, slips garbage in, or holds incoming bytes back (a slow or congested line). Outgoing faults are addressed by frame (the link writes one frame
  * per write), incoming ones by byte offset from "now".
  */
 import { Duplex } from 'node:stream';
@@ -12,10 +12,13 @@ export class FaultyStream extends Duplex {
   private bytesReceived = 0;
   private readonly outgoing: { frame: number; byte: number; fault: Fault | 'swallow' }[] = [];
   private readonly incoming: { offset: number; fault: Fault }[] = [];
+  private incomingDelayMs = 0;
+  /** When the last held-back chunk is released: later chunks never overtake it. */
+  private lastRelease = 0;
 
   constructor(private readonly inner: Duplex) {
     super();
-    inner.on('data', (chunk: Buffer) => this.push(this.mangleIncoming(chunk)));
+    inner.on('data', (chunk: Buffer) => this.deliver(this.mangleIncoming(chunk)));
     inner.on('end', () => this.push(null));
     inner.on('close', () => this.destroy());
   }
@@ -35,7 +38,23 @@ export class FaultyStream extends Duplex {
     this.incoming.push({ offset: this.bytesReceived + offset, fault });
   }
 
+  /** Holds every incoming chunk back by `ms` from now on (0: deliver at once again); order is kept. */
+  delayReads(ms: number): void {
+    this.incomingDelayMs = ms;
+  }
+
   override _read(): void {}
+
+  private deliver(bytes: Buffer): void {
+    const now = Date.now();
+    if (this.incomingDelayMs === 0 && this.lastRelease <= now) {
+      this.push(bytes);
+      return;
+    }
+    const releaseAt = Math.max(now + this.incomingDelayMs, this.lastRelease);
+    this.lastRelease = releaseAt;
+    setTimeout(() => this.push(bytes), releaseAt - now);
+  }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const frame = this.framesWritten++;
