@@ -6,10 +6,16 @@
  * output buffers directly. The application already owns those buffers (it fills the input and reads the result), so
  * copying them through the arena would only add RAM and two memcpys per inference. `io: 'arena'` plans them in the
  * arena like any other tensor (TFLite-Micro's layout), which the report uses as the like-for-like comparison.
+ *
+ * Slices (zero-copy concatenation): a tensor may be given no storage of its own and live inside another tensor's
+ * storage at a byte offset instead — a Concat input that its producer writes straight into its part of the Concat's
+ * output. The containing storage is then live from the first write of any slice to its own last read, which is never
+ * longer in total than the separate input buffers plus the output it replaces (they are all live at the Concat's
+ * step anyway).
  */
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
-import { computeLiveness, type Storage } from './liveness.js';
+import { computeLiveness, type Liveness, type Storage } from './liveness.js';
 import { planOffsets, type LiveBuffer, type PlacementOrder } from './offsets.js';
 
 export type IoPlacement = 'caller' | 'arena';
@@ -23,11 +29,27 @@ export interface ScratchRequest {
   purpose: string;
 }
 
+/** A tensor stored inside another tensor's storage (see the header). */
+export interface TensorSlice {
+  /** The tensor without storage of its own: a node output that no Reshape aliases. */
+  tensor: string;
+  /** The tensor whose storage holds it (itself no slice); its storage must be planned in the arena. */
+  within: string;
+  /** Offset of the slice's first element from the start of `within`. */
+  byteOffset: number;
+  /**
+   * Bytes from byteOffset that the slice's elements span: its own size for a contiguous block, more for a
+   * channel slice whose rows are interleaved with the other inputs' rows.
+   */
+  extentBytes: number;
+}
+
 export interface PlanOptions {
   /** Byte alignment of every offset; default 4 (int32 tensors and word loads). */
   alignment?: number;
   io?: IoPlacement;
   scratch?: readonly ScratchRequest[];
+  slices?: readonly TensorSlice[];
 }
 
 /** Where a tensor's bytes are at run time. */
@@ -45,6 +67,10 @@ export interface PlannedTensor {
   ioIndex?: number;
   /** The tensor whose storage this Reshape output shares. */
   aliasOf?: string;
+  /** Set for a slice (and its Reshape aliases): the tensor whose storage holds it, and where in it. */
+  sliceOf?: { tensor: string; byteOffset: number };
+  /** Bytes from `offset` its elements span, when more than `bytes` (an interleaved channel slice). */
+  extentBytes?: number;
 }
 
 export interface PlannedScratch extends ScratchRequest {
@@ -76,8 +102,13 @@ export interface ArenaPlan {
 export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
   const alignment = options.alignment ?? 4;
   const io = options.io ?? 'caller';
-  const liveness = computeLiveness(graph);
+  const slices = new Map((options.slices ?? []).map((s) => [s.tensor, s]));
+  const liveness = withSlices(computeLiveness(graph), slices);
   const placement = placeStorages(graph, liveness.storages, io);
+  for (const slice of slices.values()) {
+    const container = placement.get(liveness.rootOf.get(slice.within)!)!;
+    if (container.buffer !== 'arena') throw new Error(`slice '${slice.tensor}' of '${slice.within}': the container is not planned in the arena (${container.buffer})`);
+  }
 
   const arenaStorages = liveness.storages.filter((s) => placement.get(s.root)!.buffer === 'arena');
   const scratch = (options.scratch ?? []).filter((s) => s.bytes > 0);
@@ -88,16 +119,22 @@ export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
   const offsets = planOffsets(buffers, alignment);
 
   const tensors: PlannedTensor[] = liveness.tensors.map((t) => {
-    const where = placement.get(t.aliasOf ?? t.name)!;
+    const ownRoot = t.aliasOf ?? t.name;
+    const slice = slices.get(ownRoot);
+    const root = liveness.rootOf.get(t.name)!;
+    const where = placement.get(root)!;
+    const offset = where.buffer === 'arena' ? offsets.offsets.get(`tensor:${root}`)! + (slice?.byteOffset ?? 0) : 0;
     return {
       name: t.name,
       bytes: t.bytes,
       firstUse: t.firstUse,
       lastUse: t.lastUse,
       buffer: where.buffer,
-      offset: where.buffer === 'arena' ? offsets.offsets.get(`tensor:${t.aliasOf ?? t.name}`)! : 0,
+      offset,
       ...(where.ioIndex !== undefined ? { ioIndex: where.ioIndex } : {}),
       ...(t.aliasOf ? { aliasOf: t.aliasOf } : {}),
+      ...(slice ? { sliceOf: { tensor: slice.within, byteOffset: slice.byteOffset } } : {}),
+      ...(slice && slice.extentBytes > t.bytes ? { extentBytes: slice.extentBytes } : {}),
     };
   });
 
@@ -112,6 +149,32 @@ export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
     scratch: scratch.map((s, i) => ({ ...s, offset: offsets.offsets.get(`scratch:${i}`)! })),
     copies: boundaryCopies(graph, tensors, io),
   };
+}
+
+/**
+ * Liveness with every slice's storage merged into its container's: one storage, live over the union of both, whose
+ * members include the slice and its aliases. rootOf then maps a slice's tensors to the container's root.
+ */
+function withSlices(liveness: Liveness, slices: ReadonlyMap<string, TensorSlice>): Liveness {
+  if (slices.size === 0) return liveness;
+  const storages = new Map(liveness.storages.map((s) => [s.root, { ...s, members: [...s.members] }]));
+  const rootOf = new Map(liveness.rootOf);
+  for (const slice of slices.values()) {
+    const own = storages.get(slice.tensor);
+    const containerRoot = liveness.rootOf.get(slice.within);
+    if (!own || liveness.rootOf.get(slice.tensor) !== slice.tensor) throw new Error(`slice '${slice.tensor}' is not a storage of its own (a Reshape alias or not an activation)`);
+    if (containerRoot === undefined || slices.has(containerRoot)) throw new Error(`slice '${slice.tensor}': its container '${slice.within}' is not an activation or is a slice itself`);
+    const container = storages.get(containerRoot)!;
+    if (slice.byteOffset < 0 || slice.byteOffset + slice.extentBytes > container.bytes || own.bytes > slice.extentBytes) {
+      throw new Error(`slice '${slice.tensor}' (${own.bytes} bytes spanning ${slice.extentBytes} at ${slice.byteOffset}) does not fit in '${slice.within}' (${container.bytes} bytes)`);
+    }
+    container.members.push(...own.members);
+    container.firstUse = Math.min(container.firstUse, own.firstUse);
+    container.lastUse = Math.max(container.lastUse, own.lastUse);
+    storages.delete(slice.tensor);
+    for (const member of own.members) rootOf.set(member, containerRoot);
+  }
+  return { tensors: liveness.tensors, storages: [...storages.values()], rootOf };
 }
 
 interface Placement {
