@@ -1,8 +1,11 @@
 /**
  * Code generation: the IR becomes a self-contained C99 library (no interpreter, no malloc, no runtime library).
  *
- *   lower every node to a kernel call (src/codegen/lower/)  ->  plan the arena, scratch included (src/plan/)
- *   ->  render one specialised function per layer (templates/kernels/)  ->  render the library (templates/library/)
+ *   [dsp: fuse residual Adds into their convolutions]  ->  fuse C.ReLU chains (lower/crelu.ts)  ->  lower every node
+ *   to a kernel call (src/codegen/lower/, DSP-extension kernels first where the ISA has them)  ->  store sparse
+ *   weights compressed (lower/sparse.ts)  ->  place Concat inputs in their output (lower/concat-in-place.ts)
+ *   ->  plan the arena, scratch and slices included (src/plan/)  ->  render one specialised function per layer
+ *   (templates/kernels/)  ->  render the library (templates/library/)
  *
  * Pure: returns the files' text; writing them is write.ts's job.
  */
@@ -10,9 +13,16 @@ import { readFileSync } from 'node:fs';
 import { UnsupportedOpsError, UsageError } from '../errors.js';
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph, Tensor } from '../ir/types.js';
-import { planArena, type ArenaPlan, type IoPlacement, type PlannedTensor, type ScratchRequest } from '../plan/index.js';
-import { ctypeOf, isKernelCall, type ConstantArray, type CType, type Lowering } from './kernel-call.js';
+import { findInPlaceConcats } from '../passes/concat-in-place.js';
+import { planArena, type ArenaPlan, type IoPlacement, type PlannedTensor, type PlanOptions, type ScratchRequest, type TensorSlice } from '../plan/index.js';
+import type { Isa } from './isa.js';
+import { ctypeOf, isKernelCall, type ConstantArray, type CType, type Lowering, type WeightStorage } from './kernel-call.js';
+import { placeConcatsInPlace } from './lower/concat-in-place.js';
+import { fuseCRelus } from './lower/crelu.js';
+import { lowerConv2DDsp, dspConv2DApplies } from './lower/dsp/conv2d.js';
+import { fuseResidualAdds, type FusedGraph } from './lower/fuse-residual-add.js';
 import { lowerNode } from './lower/index.js';
+import { sparsifyWeights } from './lower/sparse.js';
 import { commentText, cStringLiteral, isValidPrefix, sanitizePrefix } from './names.js';
 import { renderTemplate } from './render.js';
 
@@ -25,6 +35,14 @@ export interface GenerateOptions {
   modelHash: string;
   /** Graph inputs/outputs in the caller's buffers (default) or copied through the arena (see src/plan). */
   io?: IoPlacement;
+  /** Kernel family: 'portable' C (default; the host build) or 'dsp' for cores with the DSP extension (src/codegen/isa.ts). */
+  isa?: Isa;
+  /** Write Concat inputs in place where the passes' analysis allows it (default true; false: copy, for comparison). */
+  zeroCopyConcat?: boolean;
+  /** Store mostly-zero weights compressed with a zero-skipping kernel where it pays (default true). */
+  sparseWeights?: boolean;
+  /** Compute C.ReLU chains (Concat(x, Neg(x)) -> scale -> activation) with one fused kernel (default true). */
+  fuseCRelu?: boolean;
 }
 
 export interface LayerInfo {
@@ -36,6 +54,10 @@ export interface LayerInfo {
   function: string | null;
   kernel: string | null;
   scratchBytes: number;
+  /** Weighted layers: the weight format chosen and its bytes. */
+  weights?: WeightStorage;
+  /** A layer without code: why (a Reshape alias, a Concat written in place, a node computed by a fused kernel). */
+  noCode?: string;
 }
 
 export interface GeneratedLibrary {
@@ -44,6 +66,8 @@ export interface GeneratedLibrary {
   /** File name -> content. */
   files: Map<string, string>;
   plan: ArenaPlan;
+  /** The graph the plan was made for (fusions applied) and its options, to plan it again differently (the report). */
+  planned: { graph: Graph; options: PlanOptions };
   layers: LayerInfo[];
   /** Bytes of constant data (weights, biases, requantization constants, tables). */
   constantBytes: number;
@@ -71,22 +95,36 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
   const hash = options.modelHash.slice(0, 16).toLowerCase();
   const symbolPrefix = `tinyedge_${prefix}`;
 
-  const lowerings: Lowering[] = graph.nodes.map((node) => lowerNode(graph, node));
+  const isa = options.isa ?? 'portable';
+  const fused = isa === 'dsp' ? fuseResidualAdds(graph, (conv) => dspConv2DApplies(graph, conv)) : unfused(graph);
+  const crelu = options.fuseCRelu === false ? { graph: fused.graph, lowerings: new Map<number, Lowering>() } : fuseCRelus(fused.graph);
+  const planGraph = crelu.graph;
+  const lowered: Lowering[] = graph.nodes.map(
+    (node, index) => lowerFused(graph, fused, index) ?? crelu.lowerings.get(index) ?? lowerNode(graph, node, { isa }),
+  );
+  const compressed = options.sparseWeights === false ? lowered : lowered.map(sparsifyWeights);
   const scratch: ScratchRequest[] = [];
-  lowerings.forEach((l, node) => {
+  compressed.forEach((l, node) => {
     if (isKernelCall(l) && l.scratch) scratch.push({ node, bytes: l.scratch.bytes, purpose: l.scratch.purpose });
   });
-  const plan = planArena(graph, { scratch, ...(options.io ? { io: options.io } : {}) });
+  const planOptions = (slices: TensorSlice[]): PlanOptions => ({ scratch, slices, ...(options.io ? { io: options.io } : {}) });
+  const planWith = (slices: TensorSlice[]) => planArena(planGraph, planOptions(slices));
+  const inPlace =
+    options.zeroCopyConcat === false
+      ? { lowerings: compressed, slices: [] }
+      : placeConcatsInPlace(planGraph, compressed, findInPlaceConcats(planGraph), (slices) => planWith(slices).arenaBytes);
+  const lowerings = inPlace.lowerings;
+  const plan = planWith(inPlace.slices);
 
   const constants = new ConstantTable(symbolPrefix);
-  const refs = new TensorRefs(graph, plan, constants);
+  const refs = new TensorRefs(planGraph, plan, constants);
   const layers: LayerInfo[] = [];
   const kernels: string[] = [];
   const layerViews = graph.nodes.map((node, index) => {
     const lowering = lowerings[index]!;
     const comment = `'${commentText(node.name, 60)}'`;
     if (!isKernelCall(lowering)) {
-      layers.push({ index, name: node.name, op: node.op, function: null, kernel: null, scratchBytes: 0 });
+      layers.push({ index, name: node.name, op: node.op, function: null, kernel: null, scratchBytes: 0, noCode: lowering.noCode });
       return { index, op: node.op, comment, call: false, noCodeReason: lowering.noCode };
     }
     const fn = `${lowering.name}_l${index}`;
@@ -98,7 +136,7 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
       ...lowering.outputs.map((t) => refs.of(t)),
       ...(planned ? [refs.arenaBytes(planned.offset)] : []),
     ];
-    layers.push({ index, name: node.name, op: node.op, function: fn, kernel: lowering.name, scratchBytes: planned?.bytes ?? 0 });
+    layers.push({ index, name: node.name, op: node.op, function: fn, kernel: lowering.name, scratchBytes: planned?.bytes ?? 0, ...(lowering.weights ? { weights: lowering.weights } : {}) });
     return { index, op: node.op, comment, call: { fn, args }, noCodeReason: '' };
   });
 
@@ -135,13 +173,15 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
   const inputBytes = graph.inputs.map((io) => tensorBytes(tensorOf(graph, io.tensor)));
   const outputBytes = graph.outputs.map((io) => tensorBytes(tensorOf(graph, io.tensor)));
 
-  const checkRanges = writeRanges(plan, graph);
+  const checkRanges = writeRanges(plan, planGraph);
   const model = renderTemplate('library/model.c.hbs', {
     ...common,
     planOrder: plan.order,
-    fixedpoint: renderTemplate('kernels/te_fixedpoint.c.hbs', {
-      reciprocal: lowerings.some((l) => isKernelCall(l) && l.usesReciprocal === true),
-    }),
+    fixedpoint:
+      (isa === 'dsp' ? renderTemplate('kernels/dsp/te_dsp_support.c.hbs', {}) : '') +
+      renderTemplate('kernels/te_fixedpoint.c.hbs', {
+        reciprocal: lowerings.some((l) => isKernelCall(l) && l.usesReciprocal === true),
+      }),
     hasCopies: copies.length > 0,
     arenaUsed: refs.arenaUsed,
     kernels,
@@ -174,7 +214,20 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
     [files.weights, renderTemplate('library/weights.c.hbs', { ...common, arrays })],
     [files.readme, renderTemplate('library/README.md.hbs', { ...common, weightBytes: constants.bytes() })],
   ]);
-  return { prefix, files: output, plan, layers, constantBytes: constants.bytes() };
+  return { prefix, files: output, plan, planned: { graph: planGraph, options: planOptions(inPlace.slices) }, layers, constantBytes: constants.bytes() };
+}
+
+function unfused(graph: Graph): FusedGraph {
+  return { graph, residuals: new Map(), fusedAdds: new Map() };
+}
+
+/** The lowering of a node that fusion changed: a convolution with its Add, or the Add it absorbed. */
+function lowerFused(graph: Graph, fused: FusedGraph, index: number): Lowering | null {
+  const residual = fused.residuals.get(index);
+  if (residual) return lowerConv2DDsp(graph, graph.nodes[index] as Parameters<typeof lowerConv2DDsp>[1], residual);
+  const conv = fused.fusedAdds.get(index);
+  if (conv !== undefined) return { noCode: `computed by layer ${conv} in its output loop (residual Add fused into the convolution)` };
+  return null;
 }
 
 function tensorBytes(tensor: Tensor): number {
@@ -194,7 +247,7 @@ function writeRanges(plan: ArenaPlan, graph: Graph): { layer: number; offset: nu
     if (node.op === 'Reshape') return; // an alias: writes nothing
     for (const out of node.outputs) {
       const t = byName.get(out);
-      if (t && t.buffer === 'arena' && t.bytes > 0) ranges.push({ layer, offset: t.offset, bytes: t.bytes });
+      if (t && t.buffer === 'arena' && t.bytes > 0) ranges.push({ layer, offset: t.offset, bytes: t.extentBytes ?? t.bytes });
     }
     for (const s of plan.scratch) if (s.node === layer) ranges.push({ layer, offset: s.offset, bytes: s.bytes });
   });
@@ -338,5 +391,5 @@ class ConstantTable {
 }
 
 function ctypeBytes(ctype: CType): number {
-  return ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' ? 2 : 4;
+  return ctype === 'int8_t' || ctype === 'uint8_t' ? 1 : ctype === 'int16_t' || ctype === 'uint16_t' ? 2 : 4;
 }

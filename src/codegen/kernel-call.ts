@@ -6,7 +6,7 @@
 import type { DataType, Graph } from '../ir/types.js';
 import { NodeError } from '../errors.js';
 
-export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'int32_t' | 'float';
+export type CType = 'int8_t' | 'uint8_t' | 'int16_t' | 'uint16_t' | 'int32_t' | 'float';
 
 /** A constant array the kernel reads by name (weights, biases, multipliers, tables): emitted into the weights file. */
 export interface ConstantArray {
@@ -33,6 +33,24 @@ export interface KernelCall {
   constants: ConstantArray[];
   /** The kernel calls the fixed-point reciprocal helpers (te_fixedpoint's optional part). */
   usesReciprocal?: boolean;
+  /** How a weighted layer stores its weights (src/codegen/lower/sparse.ts decides), for the report. */
+  weights?: WeightStorage;
+  /**
+   * The template writes output pixel p at `output + p * outputPixelStride` elements when the parameter
+   * `outputPixelStride` is set (at its own channel count otherwise), so its output can be a channel slice of a
+   * zero-copy concatenation (src/codegen/lower/concat-in-place.ts; the portable templates are listed there).
+   */
+  stridedOutput?: boolean;
+}
+
+/** A weighted layer's weight storage: the format chosen and its bytes against the dense int8 array's. */
+export interface WeightStorage {
+  format: 'dense' | 'sparse-delta8';
+  /** Bytes of the weights as stored (for sparse: entries and per-channel counts). */
+  bytes: number;
+  denseBytes: number;
+  /** Fraction of the weights equal to their zero point. */
+  sparsity: number;
 }
 
 /** A layer that needs no code (a Reshape aliasing its input), and why, for the comment in run(). */

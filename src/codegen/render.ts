@@ -64,7 +64,7 @@ function createEnvironment(): typeof Handlebars {
   env.registerHelper('not', (a: unknown) => !a);
   env.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
   env.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
-  for (const folder of ['library', 'kernels']) {
+  for (const folder of ['library', 'kernels', 'kernels/dsp']) {
     const partials = path.join(TEMPLATES_DIR, folder, 'partials');
     for (const file of readdirSync(partials)) {
       if (file.endsWith('.hbs')) env.registerPartial(file.replace(/\..*$/, ''), readFileSync(path.join(partials, file), 'utf8'));

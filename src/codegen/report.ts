@@ -5,6 +5,7 @@ import type { Graph } from '../ir/types.js';
 import { planArena, type BufferKind, type IoPlacement } from '../plan/index.js';
 import type { PlacementOrder } from '../plan/offsets.js';
 import { libraryFileNames, type GeneratedLibrary } from './index.js';
+import type { WeightStorage } from './kernel-call.js';
 
 export interface CompileReport {
   model: string;
@@ -25,16 +26,13 @@ export interface CompileReport {
   constantBytes: number;
   tensors: { name: string; buffer: BufferKind; offset: number; bytes: number; firstUse: number; lastUse: number; aliasOf?: string; ioIndex?: number }[];
   scratch: { layer: number; purpose: string; offset: number; bytes: number }[];
-  layers: { index: number; name: string; op: string; function: string | null; scratchBytes: number }[];
+  layers: { index: number; name: string; op: string; function: string | null; scratchBytes: number; weights?: WeightStorage; noCode?: string }[];
 }
 
 export function compileReport(graph: Graph, library: GeneratedLibrary): CompileReport {
   const plan = library.plan;
-  const withIo = planArena(graph, {
-    alignment: plan.alignment,
-    io: 'arena',
-    scratch: plan.scratch.map(({ node, bytes, purpose }) => ({ node, bytes, purpose })),
-  });
+  // The same plan (fusions, scratch, zero-copy slices) with the inputs and outputs in the arena too.
+  const withIo = planArena(library.planned.graph, { ...library.planned.options, alignment: plan.alignment, io: 'arena' });
   return {
     model: graph.name,
     prefix: library.prefix,
@@ -58,6 +56,14 @@ export function compileReport(graph: Graph, library: GeneratedLibrary): CompileR
       ...(t.ioIndex !== undefined ? { ioIndex: t.ioIndex } : {}),
     })),
     scratch: plan.scratch.map((s) => ({ layer: s.node, purpose: s.purpose, offset: s.offset, bytes: s.bytes })),
-    layers: library.layers.map((l) => ({ index: l.index, name: l.name, op: l.op, function: l.function, scratchBytes: l.scratchBytes })),
+    layers: library.layers.map((l) => ({
+      index: l.index,
+      name: l.name,
+      op: l.op,
+      function: l.function,
+      scratchBytes: l.scratchBytes,
+      ...(l.weights ? { weights: l.weights } : {}),
+      ...(l.noCode ? { noCode: l.noCode } : {}),
+    })),
   };
 }

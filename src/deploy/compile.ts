@@ -3,6 +3,8 @@
  * Pure: no files are written here.
  */
 import { generateLibrary, type GeneratedLibrary } from '../codegen/index.js';
+import { isaForTarget } from '../codegen/isa.js';
+import type { Target } from '../targets/index.js';
 import type { FirmwareModel } from '../build/firmware.js';
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
@@ -18,8 +20,9 @@ export interface CompiledModel {
   outputBytes: number[];
 }
 
-export function compileModel(graph: Graph, sha256: string, patch?: LibraryPatch): CompiledModel {
-  const generated = generateLibrary(graph, { modelHash: sha256 });
+/** The kernels are chosen for `target`'s core: DSP (SIMD) kernels where it has the extension, portable C otherwise. */
+export function compileModel(graph: Graph, sha256: string, target: Pick<Target, 'dsp'>, patch?: LibraryPatch): CompiledModel {
+  const generated = generateLibrary(graph, { modelHash: sha256, isa: isaForTarget(target) });
   const library = patch ? { ...generated, files: patch(new Map(generated.files)) } : generated;
   const bytesOf = (tensor: string) => {
     const t = tensorOf(graph, tensor);

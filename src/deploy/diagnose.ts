@@ -33,7 +33,7 @@ export async function diagnoseDivergence(
     onBatch: ({ count, bytes }) =>
       emit({ type: 'diagnose', message: `rebuilding the firmware with ${count} intermediate tensor${count === 1 ? '' : 's'} (${bytes} bytes) as outputs` }),
     run: async (tapped) => {
-      const compiled = compileModel(tapped, model.sha256, deployment.patchLibrary);
+      const compiled = compileModel(tapped, model.sha256, target, deployment.patchLibrary);
       if (!planFit(target, compiled).fits) throw new TapBatchTooLarge();
       let exact = true;
       let tapBuild: BuiltFirmware;

@@ -99,7 +99,7 @@ export async function prepareDeployment(options: PrepareOptions): Promise<Deploy
 
 
   const compileStarted = Date.now();
-  const compiled = compileModel(model.generated, model.sha256, options.patchLibrary);
+  const compiled = compileModel(model.generated, model.sha256, choice.target, options.patchLibrary);
   emit({
     type: 'compiled',
     prefix: compiled.library.prefix,

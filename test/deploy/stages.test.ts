@@ -30,7 +30,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 describe.skipIf(!SHARED_PRESENT)('the size check before compiling', () => {
   test('MobileNet 0.25/128 cannot fit 128 KB of SRAM: refused with its sizes and the virtual target that holds it', async () => {
     const model = await loadDeployModel(sharedModel('tflite-uint8/mobilenet_v1_0.25_128_quant.tflite'));
-    const compiled = compileModel(model.graph, model.sha256);
+    const compiled = compileModel(model.graph, model.sha256, loadTarget('qemu-stm32f405'));
     const fit = planFit(loadTarget('qemu-stm32f405'), compiled);
     expect(fit.fits).toBe(false);
     // arena 98,304 + input 49,152 + output 1,001 + stack 4,096 bytes.
@@ -44,7 +44,7 @@ describe.skipIf(!SHARED_PRESENT)('the size check before compiling', () => {
 
   test("AD's 270 KB of weights cannot fit the G071RB's 128 KB of flash", async () => {
     const model = await loadDeployModel(sharedModel('mlperf-tiny/ad01_int8.tflite'));
-    const fit = planFit(loadTarget('nucleo-g071rb'), compileModel(model.graph, model.sha256));
+    const fit = planFit(loadTarget('nucleo-g071rb'), compileModel(model.graph, model.sha256, loadTarget('nucleo-g071rb')));
     expect(fit.fits).toBe(false);
     expect(fit.shortfall).toMatch(/^flash needs at least 264\.\d KB \(the weights alone\) but FLASH has 128 KB$/);
   });

@@ -40,7 +40,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       progress.handle({ type: 'model', file: model.file, name: model.graph.name, layers: model.graph.nodes.length, macs: model.cost.macs, sha256: model.sha256 });
       progress.handle({ type: 'target', target: choice.target, how: choice.how, ...(choice.port ? { port: choice.port } : {}) });
       const started = Date.now();
-      const compiled = compileModel(model.generated, model.sha256);
+      const compiled = compileModel(model.generated, model.sha256, choice.target);
       progress.handle({
         type: 'compiled',
         prefix: compiled.library.prefix,

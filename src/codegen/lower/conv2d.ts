@@ -1,5 +1,7 @@
 /**
- * Conv2D -> te_conv2d_1x1_s8 (pointwise: every output pixel is a matrix-vector product of one input pixel) or
+ * Conv2D -> te_conv2d_1x1_s8 (pointwise: every output pixel is a matrix-vector product of one input pixel),
+ * te_conv2d_1d_s8 (a kx1 or 1xk kernel — ERFNet's factorized convolutions — or a strided / padded 1x1: the taps lie
+ * along one axis and are read in place, no im2col copy; padding taps read a row of input zero points) or
  * te_conv2d_s8 (any kernel, stride, dilation, padding, groups: gathers each output pixel's receptive field into an
  * im2col scratch buffer, padding taps filled with the input zero point, then one dot product per output channel).
  */
@@ -49,15 +51,18 @@ export function lowerConv2D(graph: Graph, node: Conv2DNode): KernelCall {
   const pointwise =
     kH === 1 && kW === 1 && groups === 1 && stride[0] === 1 && stride[1] === 1 &&
     padding.top === 0 && padding.bottom === 0 && padding.left === 0 && padding.right === 0 && outH === inH && outW === inW;
+  const oneAxis = !pointwise && (kH === 1 || kW === 1);
+  const template = pointwise ? 'te_conv2d_1x1_s8' : oneAxis ? 'te_conv2d_1d_s8' : 'te_conv2d_s8';
 
   return {
-    template: pointwise ? 'te_conv2d_1x1_s8' : 'te_conv2d_s8',
-    name: pointwise ? 'te_conv2d_1x1_s8' : 'te_conv2d_s8',
+    template,
+    name: template,
     params: {
       batches, inH, inW, inC, outH, outW, outC, kH, kW,
       strideH: stride[0], strideW: stride[1], dilationH: dilation[0], dilationW: dilation[1],
       padTop: padding.top, padLeft: padding.left,
       groups, inCGroup, outCGroup: outC / groups,
+      taps: kH * kW, tapDy: kH > 1 ? dilation[0] : 0, tapDx: kW > 1 ? dilation[1] : 0,
       inputZeroPoint: -params.inputOffset,
       inputOffset: params.inputOffset,
       foldedBias: folded,
@@ -68,7 +73,7 @@ export function lowerConv2D(graph: Graph, node: Conv2DNode): KernelCall {
     },
     inputs: [node.inputs[0]!],
     outputs: [node.outputs[0]!],
-    ...(pointwise ? {} : { scratch: { bytes: patch, purpose: 'im2col' } }),
+    ...(pointwise ? {} : { scratch: oneAxis ? { bytes: inCGroup, purpose: 'zero-point row' } : { bytes: patch, purpose: 'im2col' } }),
     constants: [
       { role: 'weights', ctype: 'int8_t', values: weightData as Int8Array, describe: `weights [${weights.shape}] (OHWI)` },
       {

@@ -1,11 +1,16 @@
-/** One lowering per op family; Reshape is an alias (planned as the same storage) and needs no code. */
+/**
+ * One lowering per op family; Reshape is an alias (planned as the same storage) and needs no code. With the 'dsp'
+ * ISA the DSP-extension lowering (./dsp) is tried first and the portable one takes whatever it does not cover.
+ */
 import { NodeError } from '../../errors.js';
 import type { Graph, Node } from '../../ir/types.js';
+import type { Isa } from '../isa.js';
 import type { Lowering } from '../kernel-call.js';
 import { lowerBatchMatMul } from './batch-matmul.js';
 import { lowerConv2D } from './conv2d.js';
 import { lowerConcat, lowerPad, lowerTranspose } from './data-movement.js';
 import { lowerDepthwiseConv2D } from './depthwise-conv2d.js';
+import { lowerForDsp } from './dsp/index.js';
 import { lowerElementwise } from './elementwise.js';
 import { lowerFullyConnected } from './fully-connected.js';
 import { lowerMean } from './mean.js';
@@ -14,7 +19,15 @@ import { lowerDequantize, lowerQuantize } from './quantize.js';
 import { lowerSoftmax } from './softmax.js';
 import { lowerUnary } from './unary.js';
 
-export function lowerNode(graph: Graph, node: Node): Lowering {
+export interface LowerOptions {
+  isa: Isa;
+}
+
+export function lowerNode(graph: Graph, node: Node, options: LowerOptions = { isa: 'portable' }): Lowering {
+  if (options.isa === 'dsp') {
+    const dsp = lowerForDsp(graph, node);
+    if (dsp) return dsp;
+  }
   switch (node.op) {
     case 'Conv2D':
       return lowerConv2D(graph, node);
