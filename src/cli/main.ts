@@ -25,6 +25,7 @@ export async function main(args: string[]): Promise<number> {
     .command(convertCommand)
     .command(quantizeCommand)
     .command((await import('./commands/deploy.js')).deployCommands)
+    .command((await import('./commands/bench.js')).benchCommand)
     .demandCommand(1, 'no command given')
     .strict()
     .version(PACKAGE.version)
