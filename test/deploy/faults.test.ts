@@ -20,28 +20,32 @@ import { sharedModel, SHARED_PRESENT } from './support/shared.js';
 
 const KWS = 'mlperf-tiny/kws_ref_model.tflite';
 
-/** Rewrites the body of layer `index`'s kernel function (te_<kernel>_l<index>) in the generated model source. */
-function patchLayer(index: number, edit: (body: string) => string): LibraryPatch {
+/**
+ * Adds C right after layer `index`'s call in the generated run(), whatever kernel family the target gets (portable or
+ * DSP); `statement` receives the layer's output pointer (the call's second argument).
+ */
+function afterLayer(index: number, statement: (output: string) => string): LibraryPatch {
   return (files) => {
     const [name, source] = [...files.entries()].find(([file]) => /^tinyedge_[a-z0-9_]+\.c$/.test(file) && !file.endsWith('_weights.c'))!;
-    const start = source.search(new RegExp(`static void te_\\w+_l${index}\\(`));
-    if (start < 0) throw new Error(`no kernel function for layer ${index}`);
-    const end = source.indexOf('\n}\n', start) + 3;
-    const body = source.slice(start, end);
-    const edited = edit(body);
-    if (edited === body) throw new Error(`the edit changed nothing in layer ${index}`);
-    files.set(name, source.slice(0, start) + edited + source.slice(end));
+    const call = new RegExp(`^( *)te_\\w+_l${index}\\(([^;]*)\\);$`, 'm').exec(source);
+    if (!call) throw new Error(`no call of layer ${index}'s kernel in ${name}`);
+    const output = call[2]!.split(',')[1]!.trim();
+    files.set(name, source.replace(call[0], `${call[0]}\n${call[1]}${statement(output)}`));
     return files;
   };
 }
 
-/** A bias that is off by a few hundred: the kind of mistake a kernel or its parameters can make. */
-const wrongBias = (body: string) => body.replace(/(int32_t acc = [\w]+_bias\[\w+\])/, '$1 + 300');
+/** Layer `index` computes wrong values: the first `bytes` bytes of its output are flipped. */
+const corruptLayerOutput = (index: number, bytes: number) =>
+  afterLayer(
+    index,
+    (output) => `{ int8_t *te_fault = (int8_t *)(${output}); uint32_t te_i; for (te_i = 0; te_i < ${bytes}u; te_i++) te_fault[te_i] = (int8_t)(te_fault[te_i] ^ 0x55); }`,
+  );
 
 describe.skipIf(!SHARED_PRESENT)('a kernel that computes the wrong thing', () => {
-  test('KWS with a wrong pointwise conv (layer 4): validation fails and the tap firmware names layer 4', async () => {
+  test('KWS with a pointwise conv (layer 4) that writes wrong values: validation fails and the tap firmware names layer 4', async () => {
     const events: DeployEvent[] = [];
-    const deployment = await prepareDeployment({ model: sharedModel(KWS), patchLibrary: patchLayer(4, wrongBias) });
+    const deployment = await prepareDeployment({ model: sharedModel(KWS), patchLibrary: corruptLayerOutput(4, 25 * 5 * 64) });
     try {
       const board = await openBoard(deployment.target);
       try {
@@ -71,7 +75,7 @@ describe.skipIf(!SHARED_PRESENT)('a kernel that computes the wrong thing', () =>
   });
 
   test('hello_world with a wrong last layer: every intermediate matches, the layer writing the output is named', async () => {
-    const deployment = await prepareDeployment({ model: sharedModel('tflm/hello_world_int8.tflite'), patchLibrary: patchLayer(2, wrongBias) });
+    const deployment = await prepareDeployment({ model: sharedModel('tflm/hello_world_int8.tflite'), patchLibrary: corruptLayerOutput(2, 1) });
     try {
       const board = await openBoard(deployment.target);
       try {
@@ -90,7 +94,7 @@ describe.skipIf(!SHARED_PRESENT)('a kernel that computes the wrong thing', () =>
 
 describe.skipIf(!SHARED_PRESENT)('a firmware that is not what we built, or crashes', () => {
   test('a kernel that traps: the hard-fault report comes over the UART as a device error', async () => {
-    const deployment = await prepareDeployment({ model: sharedModel(KWS), patchLibrary: patchLayer(2, (body) => body.replace('{\n', '{\n    __builtin_trap();\n')) });
+    const deployment = await prepareDeployment({ model: sharedModel(KWS), patchLibrary: afterLayer(2, () => '__builtin_trap();') });
     try {
       const board = await openBoard(deployment.target);
       try {
