@@ -14,6 +14,7 @@ import { renderTemplate } from '../codegen/render.js';
 import { ExitCode, InputError, TinyedgeError } from '../errors.js';
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { DataType, Graph, TensorData } from '../ir/types.js';
+import { typedFromBytes } from '../ir/graph.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -174,21 +175,3 @@ async function runProgram(
   }
 }
 
-/** A fresh, aligned typed array of `dtype` holding a copy of `bytes` (little-endian, as the host writes them). */
-function typedFromBytes(dtype: DataType, bytes: Uint8Array): TensorData {
-  const copy = new Uint8Array(bytes).buffer;
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(copy);
-    case 'uint8':
-      return new Uint8Array(copy);
-    case 'int16':
-      return new Int16Array(copy);
-    case 'int32':
-      return new Int32Array(copy);
-    case 'int64':
-      return new BigInt64Array(copy);
-    case 'float32':
-      return new Float32Array(copy);
-  }
-}

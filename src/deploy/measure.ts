@@ -6,6 +6,7 @@ import type { RunResult } from '../agent/device-link.js';
 import { DeviceError } from '../agent/errors.js';
 import type { DataType, TensorData } from '../ir/types.js';
 import type { ConnectedDevice } from './connect.js';
+import { typedFromBytes } from '../ir/graph.js';
 
 export interface MeasureOptions {
   runs: number;
@@ -48,21 +49,3 @@ export function runTimeoutMs(macs: number, layerCount: number, warmups: number, 
   return Math.max(5000, Math.ceil(((warmups + 1) * instructions * 1000) / perSecond));
 }
 
-/** The bytes the device sent for an output, as the typed array of its dtype (little-endian on every Cortex-M). */
-export function typedFromBytes(dtype: DataType, bytes: Int8Array): TensorData {
-  const copy = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice().buffer;
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(copy);
-    case 'uint8':
-      return new Uint8Array(copy);
-    case 'int16':
-      return new Int16Array(copy);
-    case 'int32':
-      return new Int32Array(copy);
-    case 'int64':
-      return new BigInt64Array(copy);
-    case 'float32':
-      return new Float32Array(copy);
-  }
-}

@@ -1,4 +1,5 @@
 import type { DataType, TensorData } from '../ir/types.js';
+export { typedArrayFor } from '../ir/graph.js';
 
 /** An array as the user sees it: read from an input file, written to an output file or printed as JSON. */
 export interface NdArray {
@@ -8,23 +9,6 @@ export interface NdArray {
   data: TensorData;
 }
 
-/** A zero-filled typed array of `length` elements of `dtype`. */
-export function typedArrayFor(dtype: DataType, length: number): TensorData {
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(length);
-    case 'uint8':
-      return new Uint8Array(length);
-    case 'int16':
-      return new Int16Array(length);
-    case 'int32':
-      return new Int32Array(length);
-    case 'int64':
-      return new BigInt64Array(length);
-    case 'float32':
-      return new Float32Array(length);
-  }
-}
 
 /** The value range of an integer dtype; floats have none. */
 export function integerRange(dtype: DataType): { min: number; max: number } | undefined {

@@ -1,4 +1,4 @@
-import type { Graph, Node, Tensor } from './types.js';
+import type { DataType, Graph, Node, Tensor, TensorData } from './types.js';
 
 /** The tensor called `name`; a missing tensor is a bug in whoever built the graph, so this throws a plain Error. */
 export function tensorOf(graph: Graph, name: string): Tensor {
@@ -61,4 +61,27 @@ export function stridesOf(shape: readonly number[]): number[] {
     s *= shape[i]!;
   }
   return strides;
+}
+
+const TYPED_ARRAYS = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+} as const;
+
+/** A zero-filled typed array of `length` elements of `dtype`. */
+export function typedArrayFor(dtype: DataType, length: number): TensorData {
+  return new TYPED_ARRAYS[dtype](length);
+}
+
+/**
+ * A fresh, aligned typed array of `dtype` holding a copy of `bytes` (little-endian: the host and every Cortex-M).
+ * The copy matters: bytes from a file or a serial frame may sit at any offset of a larger buffer.
+ */
+export function typedFromBytes(dtype: DataType, bytes: ArrayBufferView): TensorData {
+  const copy = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice().buffer;
+  return new TYPED_ARRAYS[dtype](copy);
 }

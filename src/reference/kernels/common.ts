@@ -5,6 +5,7 @@
 import { NodeError } from '../../errors.js';
 import { elementCount, tensorOf } from '../../ir/graph.js';
 import type { DataType, Graph, Node, Tensor, TensorData } from '../../ir/types.js';
+import { typedArrayFor } from '../../ir/graph.js';
 
 /** Input values by port; an absent optional input is undefined. */
 export type KernelInputs = ReadonlyArray<TensorData | undefined>;
@@ -33,22 +34,6 @@ export function outputTensor(graph: Graph, node: Node, port = 0): Tensor {
   return tensorOf(graph, node.outputs[port]!);
 }
 
-export function allocate(dtype: DataType, length: number): TensorData {
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(length);
-    case 'uint8':
-      return new Uint8Array(length);
-    case 'int16':
-      return new Int16Array(length);
-    case 'int32':
-      return new Int32Array(length);
-    case 'int64':
-      return new BigInt64Array(length);
-    case 'float32':
-      return new Float32Array(length);
-  }
-}
 
 /** The dtype a typed array holds. */
 export function dtypeOfData(data: TensorData): DataType {
@@ -79,7 +64,7 @@ export function integerRange(dtype: DataType): { min: number; max: number } | nu
 /** Output data of `node` at `port` with its declared dtype and element count. */
 export function allocateOutput(graph: Graph, node: Node, port = 0): TensorData {
   const tensor = outputTensor(graph, node, port);
-  return allocate(tensor.dtype, elementCount(tensor.shape));
+  return typedArrayFor(tensor.dtype, elementCount(tensor.shape));
 }
 
 /** An int8 output, checking that the graph declares it so. */

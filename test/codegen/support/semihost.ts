@@ -19,6 +19,7 @@ import { libraryFileNames, type GeneratedLibrary } from '../../../src/codegen/in
 import { dtypeBytes, elementCount, tensorOf } from '../../../src/ir/graph.js';
 import type { DataType, Graph, TensorData } from '../../../src/ir/types.js';
 import { loadTarget, mainFlash, mainRam, type Target } from '../../../src/targets/index.js';
+import { typedFromBytes } from '../../../src/ir/graph.js';
 
 const HARNESS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'semihost');
 const STACK_BYTES = 8192;
@@ -40,23 +41,6 @@ function byteList(data: TensorData): string {
   return lines.join('\n');
 }
 
-function typedFromBytes(dtype: DataType, bytes: Uint8Array): TensorData {
-  const copy = new Uint8Array(bytes).buffer;
-  switch (dtype) {
-    case 'int8':
-      return new Int8Array(copy);
-    case 'uint8':
-      return new Uint8Array(copy);
-    case 'int16':
-      return new Int16Array(copy);
-    case 'int32':
-      return new Int32Array(copy);
-    case 'int64':
-      return new BigInt64Array(copy);
-    case 'float32':
-      return new Float32Array(copy);
-  }
-}
 
 const hex = (value: number) => `0x${value.toString(16).padStart(8, '0')}`;
 
