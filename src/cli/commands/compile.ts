@@ -42,6 +42,12 @@ export const compileCommand: CommandModule<object, CompileArgs> = {
   },
 };
 
+const NAME_WIDTH = 48;
+
+function shorten(name: string): string {
+  return name.length <= NAME_WIDTH ? name : `${name.slice(0, NAME_WIDTH - 1)}…`;
+}
+
 function formatCompileReport(dir: string, report: CompileReport): string {
   const lines = [
     `wrote ${dir}: ${report.files.join(', ')}`,
@@ -50,9 +56,17 @@ function formatCompileReport(dir: string, report: CompileReport): string {
     `arena ${report.arenaBytes} B (lower bound ${report.peakBytes} B; ${report.arenaBytesWithIo} B with inputs and outputs in the arena), ` +
       `constants ${report.constantBytes} B (flash)`,
     '',
+    // The name goes last and is cut: TFLite's fused names run to hundreds of characters (--json has them whole).
     formatTable(
-      ['#', 'layer', 'op', 'function', 'scratch B'],
-      report.layers.map((layer) => [layer.index, layer.name, layer.op, layer.function ?? '(alias)', layer.scratchBytes]),
+      ['#', 'op', 'function', 'weights', 'scratch B', 'layer'],
+      report.layers.map((layer) => [
+        layer.index,
+        layer.op,
+        layer.function ?? '(no code)',
+        layer.weights ? `${layer.weights.format} ${layer.weights.bytes} B` : '',
+        layer.scratchBytes,
+        shorten(layer.name),
+      ]),
     ),
   ];
   return `${lines.join('\n')}\n`;
