@@ -4,7 +4,7 @@
  * ModelProto stays beside it, because the written model keeps its input / output declarations and metadata.
  */
 import { ModelError } from '../errors.js';
-import { decodeModel } from '../frontend/onnx/model.js';
+import { decodeModel, topologicalOrder } from '../frontend/onnx/model.js';
 import { int64ToNumber, onnx, OnnxDataType, onnxDataTypeName, type AttributeProto, type ModelProto, type ValueInfoProto } from '../frontend/onnx/proto.js';
 import { decodeTensorProto, TensorDecodeError, type OnnxTensorValue } from '../frontend/onnx/tensor-proto.js';
 
@@ -249,21 +249,3 @@ function constantNodeValue(file: string, node: FloatNode): OnnxTensorValue {
   throw new ModelError(file, `Constant node '${node.name}' has no value tinyedge reads (value, value_float(s), value_int(s))`);
 }
 
-/** Kahn's algorithm, stable: ONNX requires sorted nodes, but not every exporter obliges. */
-function topologicalOrder(nodes: FloatNode[], available: string[], file: string): FloatNode[] {
-  const ready = new Set(['', ...available]);
-  const pending = [...nodes];
-  const ordered: FloatNode[] = [];
-  while (pending.length > 0) {
-    const index = pending.findIndex((node) => node.inputs.every((input) => ready.has(input)));
-    if (index < 0) {
-      const stuck = pending[0]!;
-      const missing = stuck.inputs.find((input) => !ready.has(input));
-      throw new ModelError(file, `node '${stuck.name}' (${stuck.opType}) reads '${missing}', which no node, input or initializer provides (or the graph has a cycle)`);
-    }
-    const [node] = pending.splice(index, 1);
-    ordered.push(node!);
-    for (const output of node!.outputs) ready.add(output);
-  }
-  return ordered;
-}

@@ -157,11 +157,15 @@ function declaredType(info: ValueInfoProto): DeclaredType {
 }
 
 /** Kahn's algorithm, stable: ONNX requires sorted nodes, but not every exporter obliges. */
-function topologicalOrder(nodes: OnnxNode[], available: Set<string>, file: string): OnnxNode[] {
+export function topologicalOrder<T extends { name: string; opType: string; inputs: string[]; outputs: string[] }>(
+  nodes: T[],
+  available: Iterable<string>,
+  file: string,
+): T[] {
   const ready = new Set(available);
   ready.add('');
   const pending = [...nodes];
-  const ordered: OnnxNode[] = [];
+  const ordered: T[] = [];
   while (pending.length > 0) {
     const index = pending.findIndex((node) => node.inputs.every((input) => ready.has(input)));
     if (index < 0) {
