@@ -1,5 +1,5 @@
 import type { DataType, TensorData } from '../ir/types.js';
-export { typedArrayFor } from '../ir/graph.js';
+export { integerRange, typedArrayFor } from '../ir/graph.js';
 
 /** An array as the user sees it: read from an input file, written to an output file or printed as JSON. */
 export interface NdArray {
@@ -10,23 +10,6 @@ export interface NdArray {
 }
 
 
-/** The value range of an integer dtype; floats have none. */
-export function integerRange(dtype: DataType): { min: number; max: number } | undefined {
-  switch (dtype) {
-    case 'int8':
-      return { min: -128, max: 127 };
-    case 'uint8':
-      return { min: 0, max: 255 };
-    case 'int16':
-      return { min: -32768, max: 32767 };
-    case 'int32':
-      return { min: -2147483648, max: 2147483647 };
-    case 'int64':
-      return { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
-    case 'float32':
-      return undefined;
-  }
-}
 
 /** `int8[1,49,10,1]`: how messages and tables name an array type. */
 export function describeType(dtype: string, shape: readonly number[]): string {

@@ -85,3 +85,21 @@ export function typedFromBytes(dtype: DataType, bytes: ArrayBufferView): TensorD
   const copy = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice().buffer;
   return new TYPED_ARRAYS[dtype](copy);
 }
+
+/** The value range of an integer dtype; floats have none. */
+export function integerRange(dtype: DataType): { min: number; max: number } | undefined {
+  switch (dtype) {
+    case 'int8':
+      return { min: -128, max: 127 };
+    case 'uint8':
+      return { min: 0, max: 255 };
+    case 'int16':
+      return { min: -32768, max: 32767 };
+    case 'int32':
+      return { min: -2147483648, max: 2147483647 };
+    case 'int64':
+      return { min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER };
+    case 'float32':
+      return undefined;
+  }
+}

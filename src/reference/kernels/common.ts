@@ -45,21 +45,6 @@ export function dtypeOfData(data: TensorData): DataType {
   return 'float32';
 }
 
-/** The integer range of a dtype (for clamping); float32 has none. */
-export function integerRange(dtype: DataType): { min: number; max: number } | null {
-  switch (dtype) {
-    case 'int8':
-      return { min: -128, max: 127 };
-    case 'uint8':
-      return { min: 0, max: 255 };
-    case 'int16':
-      return { min: -32768, max: 32767 };
-    case 'int32':
-      return { min: -2147483648, max: 2147483647 };
-    default:
-      return null;
-  }
-}
 
 /** Output data of `node` at `port` with its declared dtype and element count. */
 export function allocateOutput(graph: Graph, node: Node, port = 0): TensorData {

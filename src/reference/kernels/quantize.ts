@@ -8,13 +8,14 @@ import { NodeError } from '../../errors.js';
 import type { DequantizeNode, Graph, QuantizeNode, TensorData } from '../../ir/types.js';
 import { multiplyByQuantizedMultiplier, roundHalfAway, roundHalfEven } from '../../quant/fixedpoint.js';
 import { axisQuantizeParams, dequantizeParams, quantizeParams, type AxisQuantizeParams } from '../../quant/params.js';
-import { allocateOutput, integerRange, numbers, outputTensor, required, type KernelInputs } from './common.js';
+import { integerRange } from '../../ir/graph.js';
+import { allocateOutput, numbers, outputTensor, required, type KernelInputs } from './common.js';
 
 export function quantize(graph: Graph, node: QuantizeNode, inputs: KernelInputs): TensorData[] {
   const x = numbers(required(node, inputs, 0, 'input'));
   const outDtype = outputTensor(graph, node).dtype;
   const range = integerRange(outDtype);
-  if (!range || outDtype === 'int32') {
+  if (!range || outDtype === 'int32' || outDtype === 'int64') {
     throw new NodeError(node.name, node.op, `cannot quantize to ${outDtype}`);
   }
   const perAxis = axisQuantizeParams(graph, node);
