@@ -229,14 +229,11 @@ describe(`compression technique models deployed to ${TARGET}`, () => {
       expect(movement(d.reports[0]!.layers.map((l) => l.op))).toEqual(['Transpose', 'Reshape']);
     });
 
-    // Known gap (issue 6), kept visible: the portable kernels write concat slices in place (techniques.test.ts), but
-    // the DSP kernels the F405 gets cannot write with an output pixel stride yet, so their concats are still copied.
-    // When they can, these two tests fail as `it.fails`: drop the `.fails`.
-    it.fails('ShuffleNet v2: the stride-2 concat written in place by the branches (DSP kernels: not yet)', () => {
+    it('ShuffleNet v2: the stride-2 concat written in place by the branches', () => {
       expectConcatsInPlace(deployedModel('shuffle'), 1);
     });
 
-    it.fails('fire modules: both concatenations written in place by the expand branches (DSP kernels: not yet)', () => {
+    it('fire modules: both concatenations written in place by the expand branches', () => {
       expectConcatsInPlace(deployedModel('fire'), 2);
     });
 

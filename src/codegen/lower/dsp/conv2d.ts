@@ -148,6 +148,9 @@ export function lowerConv2DDsp(graph: Graph, node: Conv2DNode, residual?: Residu
     },
     inputs: residual ? [node.inputs[0]!, residual.residual] : [node.inputs[0]!],
     outputs: [residual ? residual.add.outputs[0]! : node.outputs[0]!],
+    // Output pixels may lie `outputPixelStride` apart (a channel slice of a zero-copy concatenation); the residual
+    // input is read dense whatever that stride.
+    stridedOutput: true,
     scratch: { bytes: kGroups * groupStride * 4, purpose: `${blockPixels} receptive fields widened to int16` },
     constants: [
       { role: 'weights', ctype: 'int32_t', values: interleaveRows(weightRows, 2), describe: `weights [${weights.shape}] (OHWI) as words in reduction order, channel pairs interleaved` },

@@ -100,6 +100,7 @@ export function lowerDepthwiseConv2DDsp(graph: Graph, node: DepthwiseConv2DNode)
     },
     inputs: [node.inputs[0]!],
     outputs: [node.outputs[0]!],
+    stridedOutput: true,
     constants: [
       {
         role: 'weights',
