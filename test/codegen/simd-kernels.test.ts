@@ -33,7 +33,7 @@ const BATCHES: { name: string; kinds: [SimdLayerKind, number][]; firstSeed: numb
   { name: 'depthwise', kinds: [['depthwise', 40]], firstSeed: 1 },
   { name: 'residual', kinds: [['residual', 24], ['add', 12]], firstSeed: 1 },
   { name: 'fully_connected_pool', kinds: [['fully-connected', 24], ['average-pool', 20]], firstSeed: 1 },
-  { name: 'sparse', kinds: [['sparse', 30]], firstSeed: 1 },
+  { name: 'sparse', kinds: [['sparse', 30], ['sparse-conv', 16]], firstSeed: 1 },
 ];
 
 function entries(kinds: [SimdLayerKind, number][], firstSeed: number, prefix = 'l'): Entry[] {
@@ -105,6 +105,12 @@ function variantsOf(graph: Graph): Set<string> {
       if ((p.tailPixels as number) > 0) seen.add('sparse pixel tail');
       if (call.constants.some((c) => c.role === 'deltas' && Array.from(c.values).includes(255))) seen.add('sparse zero-run bridge');
     }
+    if (call.template === 'dsp/te_conv2d_sparse_kxk_s8') {
+      seen.add('Conv2D sparse k x k');
+      if ((p.tailPixels as number) > 0) seen.add('sparse k x k pixel tail');
+      if ((p.padTop as number) > 0 || (p.padLeft as number) > 0) seen.add('sparse k x k padding');
+      if ((p.dilationW as number) > 1) seen.add('sparse k x k dilated');
+    }
   });
   return seen;
 }
@@ -131,6 +137,7 @@ describe('DSP kernels on the emulated STM32F405 vs the reference interpreter, ra
       'Conv2D wide requantization per channel', 'DepthwiseConv2D wide requantization per channel', 'FullyConnected wide requantization',
       'Conv2D constant output channel', 'DepthwiseConv2D constant output channel', 'FullyConnected constant output channel',
       'Conv2D sparse', 'FullyConnected sparse', 'sparse pixel tail', 'sparse zero-run bridge',
+      'Conv2D sparse k x k', 'sparse k x k pixel tail', 'sparse k x k padding', 'sparse k x k dilated',
     ];
     expect(expected.filter((v) => !seen.has(v))).toEqual([]);
   });
@@ -190,7 +197,7 @@ function concatenatedLayer(kind: SimdLayerKind, seed: number, id: string): Layer
 }
 
 describe('DSP kernels writing a channel slice of a concatenation (output pixel stride), on the emulated STM32F405', () => {
-  const kinds: [SimdLayerKind, number][] = [['conv', 10], ['pointwise', 10], ['depthwise', 14], ['residual', 8]];
+  const kinds: [SimdLayerKind, number][] = [['conv', 10], ['pointwise', 10], ['depthwise', 14], ['residual', 8], ['sparse-conv', 6]];
   it(`${kinds.reduce((sum, [, n]) => sum + n, 0)} concatenations of DSP-kernel outputs in place, bit for bit`, async () => {
     const list: { layer: Layer; seed: number; kind: SimdLayerKind }[] = [];
     kinds.forEach(([kind, count], k) => {

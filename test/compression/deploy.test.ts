@@ -311,9 +311,10 @@ describe(`compression technique models deployed to ${TARGET}`, () => {
       expect(sparse.instructions).toBeLessThan(dense.instructions);
     });
 
-    // Known gap (issue 6): on DSP targets only 1x1 and fully connected layers have a sparse kernel; the 3x3 layers of
-    // this model stay dense (97.6 % of the dense bytes). The portable library reaches 48.6 %. Drop `.fails` when a
-    // DSP sparse k x k kernel lands.
+    // Known gap (issue 6): the DSP sparse k x k kernel now stores the 3x3 layers sparse too (their weights 41.6 % of
+    // dense), but the model lands at 51.0 %: the bias and requantization constants (the same in both) and the dense
+    // first layer weigh more against the DSP dense bytes than in the portable library (48.6 %), and the DSP sparse 1x1
+    // kernel keeps 16-bit counts.
     it.fails('<= 50 % of the dense weight bytes (DSP targets: not yet)', async () => {
       const { sparse, dense } = await deployPair();
       summary.push(

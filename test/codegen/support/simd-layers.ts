@@ -8,8 +8,8 @@ import type { Clamp, Node, Padding2D, Tensor, TensorData } from '../../../src/ir
 import { quant, tensor, type Layer } from './layers.js';
 import { Random } from './random.js';
 
-export type SimdLayerKind = 'conv' | 'pointwise' | 'depthwise' | 'fully-connected' | 'residual' | 'add' | 'average-pool' | 'sparse';
-export const SIMD_LAYER_KINDS: SimdLayerKind[] = ['conv', 'pointwise', 'depthwise', 'fully-connected', 'residual', 'add', 'average-pool', 'sparse'];
+export type SimdLayerKind = 'conv' | 'pointwise' | 'depthwise' | 'fully-connected' | 'residual' | 'add' | 'average-pool' | 'sparse' | 'sparse-conv';
+export const SIMD_LAYER_KINDS: SimdLayerKind[] = ['conv', 'pointwise', 'depthwise', 'fully-connected', 'residual', 'add', 'average-pool', 'sparse', 'sparse-conv'];
 
 type Namer = (s: string) => string;
 
@@ -307,6 +307,14 @@ function sparseLayer(random: Random, n: Namer): Layer {
   return { ...layer, describe: `${layer.describe}, sparse weights` };
 }
 
+/** A convolution with a real kernel window (3x3 mostly, strided, dilated, padded) and 70-95 % zero weights. */
+function sparseConvLayer(random: Random, n: Namer): Layer {
+  const layer = convLayer(random, n, false);
+  const weights = layer.tensors.find((t) => t.name === n('w'))!;
+  weights.data = pruned(random, weights.data as Int8Array, 0.7 + random.next() * 0.25);
+  return { ...layer, describe: `${layer.describe}, sparse weights` };
+}
+
 export function randomSimdLayer(kind: SimdLayerKind, seed: number, id: string): Layer {
   const random = new Random(seed);
   const n: Namer = (s) => `${id}_${s}`;
@@ -326,5 +334,7 @@ export function randomSimdLayer(kind: SimdLayerKind, seed: number, id: string): 
       return averagePoolLayer(random, n);
     case 'sparse':
       return sparseLayer(random, n);
+    case 'sparse-conv':
+      return sparseConvLayer(random, n);
   }
 }

@@ -10,11 +10,12 @@ import { dspAddApplies, lowerAddDsp } from './elementwise.js';
 import { dspFullyConnectedApplies, lowerFullyConnectedDsp } from './fully-connected.js';
 import { dspAveragePoolApplies, lowerAveragePoolDsp } from './pool.js';
 import { lowerSparseDsp } from './sparse.js';
+import { lowerSparseConv2DDsp } from './sparse-conv2d.js';
 
 export function lowerForDsp(graph: Graph, node: Node): KernelCall | null {
   switch (node.op) {
     case 'Conv2D':
-      return lowerSparseDsp(graph, node) ?? (dspConv2DApplies(graph, node) ? lowerConv2DDsp(graph, node) : null);
+      return lowerSparseDsp(graph, node) ?? lowerSparseConv2DDsp(graph, node) ?? (dspConv2DApplies(graph, node) ? lowerConv2DDsp(graph, node) : null);
     case 'DepthwiseConv2D':
       return dspDepthwiseApplies(graph, node) ? lowerDepthwiseConv2DDsp(graph, node) : null;
     case 'FullyConnected':
