@@ -14,6 +14,7 @@ import { decodeTensorProto } from '../../src/frontend/onnx/tensor-proto.js';
 import type { Graph } from '../../src/ir/types.js';
 import { argmax, cosineSimilarity } from '../../src/quantize/metrics.js';
 import { quantizeModel, type QuantizeOptions, type QuantizeResult } from '../../src/quantize/index.js';
+import { openBoard, prepareDeployment, runDeployment } from '../../src/deploy/index.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { readTensorPb } from '../support/onnx-testdata.js';
 import { mnistFolder } from './support.js';
@@ -162,5 +163,25 @@ describe.skipIf(!hasMnist)('quantize MNIST (float, opset 8) calibrated on its 3 
     expect(evaluation!.outputs[0]!.reference.top1Agreement).toBe(1);
     expect(evaluation!.outputs[0]!.onnxruntime.top1Agreement).toBe(1);
     expect(evaluation!.outputs[0]!.reference.cosine).toBeGreaterThan(0.99);
+  });
+
+  it('deploys to the emulated STM32F405 bit-exactly, keeping the float model\'s answer on the 3 real digits', async () => {
+    const digits = testSets.map((set) => set.input().data as Float32Array);
+    const deployment = await prepareDeployment({ model: file, inputs: [digits[0]!] });
+    try {
+      const board = await openBoard(deployment.target);
+      try {
+        for (const [n, digit] of digits.entries()) {
+          const outcome = await runDeployment(deployment, board, { inputs: [digit], runs: 1, warmups: 0, diagnose: false });
+          expect(outcome.validation, `digit ${n}`).toMatchObject({ bitExact: true, mismatches: 0 });
+          const device = Float32Array.from(outcome.report.outputs[0]!.data as number[]);
+          expect(argmax(device), `digit ${n}`).toBe(argmax(testSets[n]!.expected()));
+        }
+      } finally {
+        await board.close();
+      }
+    } finally {
+      await deployment.dispose();
+    }
   });
 });
