@@ -7,7 +7,8 @@ import type { BatchMatMulNode, Graph } from '../../ir/types.js';
 import { batchMatMulParams } from '../../quant/params.js';
 import type { KernelCall } from '../kernel-call.js';
 import { inputTensor, outputTensor, requireDtype } from './common.js';
-import { broadcastStrides, loopView, mergeAxes } from './loops.js';
+import { broadcastStrides } from '../../ir/graph.js';
+import { loopView, mergeAxes } from './loops.js';
 
 export function lowerBatchMatMul(graph: Graph, node: BatchMatMulNode): KernelCall {
   const lhs = inputTensor(graph, node, 0);

@@ -7,7 +7,8 @@ import type { ElementwiseBinaryNode, Graph } from '../../ir/types.js';
 import { addParams, mulParams } from '../../quant/params.js';
 import type { KernelCall } from '../kernel-call.js';
 import { inputTensor, outputTensor, requireDtype } from './common.js';
-import { broadcastStrides, loopView, mergeAxes } from './loops.js';
+import { broadcastStrides } from '../../ir/graph.js';
+import { loopView, mergeAxes } from './loops.js';
 
 export function lowerElementwise(graph: Graph, node: ElementwiseBinaryNode): KernelCall {
   const a = inputTensor(graph, node, 0);

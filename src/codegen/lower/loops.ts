@@ -10,19 +10,6 @@ export interface LoopAxis {
   strides: number[];
 }
 
-/** Row-major strides of `shape` right-aligned against `outputShape`; broadcast axes (size 1 or missing) get 0. */
-export function broadcastStrides(shape: readonly number[], outputShape: readonly number[]): number[] {
-  const rank = outputShape.length;
-  const strides = new Array<number>(rank).fill(0);
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const axis = rank - shape.length + i;
-    strides[axis] = shape[i] === 1 && outputShape[axis] !== 1 ? 0 : stride;
-    stride *= shape[i]!;
-  }
-  return strides;
-}
-
 /** Drops size-1 axes and merges axis i into i+1 wherever every operand's stride allows it. Always at least one axis. */
 export function mergeAxes(extents: readonly number[], operandStrides: readonly (readonly number[])[]): LoopAxis[] {
   const axes: LoopAxis[] = [];

@@ -8,7 +8,8 @@ import { stridesOf } from '../../ir/graph.js';
 import type { BatchMatMulNode, Graph, TensorData } from '../../ir/types.js';
 import { multiplyByQuantizedMultiplier } from '../../quant/fixedpoint.js';
 import { batchMatMulParams } from '../../quant/params.js';
-import { allocateOutput, broadcastStrides, inputTensor, numbers, outputTensor, required, type KernelInputs } from './common.js';
+import { broadcastStrides } from '../../ir/graph.js';
+import { allocateOutput, inputTensor, numbers, outputTensor, required, type KernelInputs } from './common.js';
 
 export function batchMatMul(graph: Graph, node: BatchMatMulNode, inputs: KernelInputs): TensorData[] {
   const p = batchMatMulParams(graph, node);

@@ -69,15 +69,3 @@ export function nhwc(node: Node, tensor: Tensor): [number, number, number, numbe
   return tensor.shape as [number, number, number, number];
 }
 
-/** Row-major strides of `shape` aligned right against a longer output rank; broadcast (size-1 or missing) axes get 0. */
-export function broadcastStrides(shape: readonly number[], outputShape: readonly number[]): number[] {
-  const rank = outputShape.length;
-  const strides = new Array<number>(rank).fill(0);
-  let stride = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const axis = rank - shape.length + i;
-    strides[axis] = shape[i] === 1 && outputShape[axis] !== 1 ? 0 : stride;
-    stride *= shape[i]!;
-  }
-  return strides;
-}

@@ -8,7 +8,8 @@ import { NodeError } from '../../errors.js';
 import type { ElementwiseBinaryNode, Graph, TensorData } from '../../ir/types.js';
 import { multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierSmallerThanOne } from '../../quant/fixedpoint.js';
 import { addParams, mulParams } from '../../quant/params.js';
-import { allocateInt8Output, broadcastStrides, inputTensor, numbers, outputTensor, required, type KernelInputs } from './common.js';
+import { broadcastStrides } from '../../ir/graph.js';
+import { allocateInt8Output, inputTensor, numbers, outputTensor, required, type KernelInputs } from './common.js';
 
 export function elementwiseBinary(graph: Graph, node: ElementwiseBinaryNode, inputs: KernelInputs): TensorData[] {
   const a = numbers(required(node, inputs, 0, 'input 0'));
