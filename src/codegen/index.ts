@@ -3,7 +3,8 @@
  *
  *   [dsp: fuse residual Adds into their convolutions]  ->  fuse C.ReLU chains (lower/crelu.ts)  ->  lower every node
  *   to a kernel call (src/codegen/lower/, DSP-extension kernels first where the ISA has them)  ->  store sparse
- *   weights compressed (lower/sparse.ts)  ->  place Concat inputs in their output (lower/concat-in-place.ts)
+ *   weights compressed (lower/sparse.ts)  ->  place Concat inputs in their output (lower/concat-in-place.ts)  ->  let
+ *   kernels write over dying inputs where that lowers the arena (lower/in-place.ts)
  *   ->  plan the arena, scratch and slices included (src/plan/)  ->  render one specialised function per layer
  *   (templates/kernels/)  ->  render the library (templates/library/)
  *
@@ -14,10 +15,11 @@ import { UnsupportedOpsError, UsageError } from '../errors.js';
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph, Tensor } from '../ir/types.js';
 import { findInPlaceConcats } from '../passes/concat-in-place.js';
-import { planArena, type ArenaPlan, type IoPlacement, type PlannedTensor, type PlanOptions, type ScratchRequest, type TensorSlice } from '../plan/index.js';
+import { planArena, type ArenaPlan, type IoPlacement, type PlannedTensor, type PlanOptions, type ScratchRequest, type TensorOverlay, type TensorSlice } from '../plan/index.js';
 import type { Isa } from './isa.js';
-import { ctypeOf, isKernelCall, type ConstantArray, type CType, type Lowering, type WeightStorage } from './kernel-call.js';
+import { ctypeOf, isKernelCall, type ConstantArray, type CType, type Lowering, type SharedFunction, type WeightStorage } from './kernel-call.js';
 import { placeConcatsInPlace } from './lower/concat-in-place.js';
+import { placeOutputsInPlace } from './lower/in-place.js';
 import { fuseCRelus } from './lower/crelu.js';
 import { lowerConv2DDsp, dspConv2DApplies } from './lower/dsp/conv2d.js';
 import { fuseResidualAdds, type FusedGraph } from './lower/fuse-residual-add.js';
@@ -43,6 +45,8 @@ export interface GenerateOptions {
   sparseWeights?: boolean;
   /** Compute C.ReLU chains (Concat(x, Neg(x)) -> scale -> activation) with one fused kernel (default true). */
   fuseCRelu?: boolean;
+  /** Let kernels write their output over a dying input where that lowers the arena (default true; lower/in-place.ts). */
+  inPlace?: boolean;
 }
 
 export interface LayerInfo {
@@ -58,6 +62,8 @@ export interface LayerInfo {
   weights?: WeightStorage;
   /** A layer without code: why (a Reshape alias, a Concat written in place, a node computed by a fused kernel). */
   noCode?: string;
+  /** The input tensor whose bytes the layer's output overwrites (an in-place kernel). */
+  inPlaceOver?: string;
 }
 
 export interface GeneratedLibrary {
@@ -103,22 +109,30 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
     (node, index) => lowerFused(graph, fused, index) ?? crelu.lowerings.get(index) ?? lowerNode(graph, node, { isa }),
   );
   const compressed = options.sparseWeights === false ? lowered : lowered.map(sparsifyWeights);
-  const scratch: ScratchRequest[] = [];
-  compressed.forEach((l, node) => {
-    if (isKernelCall(l) && l.scratch) scratch.push({ node, bytes: l.scratch.bytes, purpose: l.scratch.purpose });
+  const io = options.io ?? 'caller';
+  const planOptions = (of: readonly Lowering[], slices: readonly TensorSlice[], overlays: readonly TensorOverlay[]): PlanOptions => ({
+    scratch: scratchRequests(of),
+    slices,
+    overlays,
+    io,
   });
-  const planOptions = (slices: TensorSlice[]): PlanOptions => ({ scratch, slices, ...(options.io ? { io: options.io } : {}) });
-  const planWith = (slices: TensorSlice[]) => planArena(planGraph, planOptions(slices));
-  const inPlace =
+  const inPlaceConcats =
     options.zeroCopyConcat === false
       ? { lowerings: compressed, slices: [] }
-      : placeConcatsInPlace(planGraph, compressed, findInPlaceConcats(planGraph), (slices) => planWith(slices).arenaBytes);
+      : placeConcatsInPlace(planGraph, compressed, findInPlaceConcats(planGraph), (slices) => planArena(planGraph, planOptions(compressed, slices, [])).arenaBytes);
+  const slices = inPlaceConcats.slices;
+  const inPlace =
+    options.inPlace === false
+      ? { lowerings: inPlaceConcats.lowerings, overlays: [] }
+      : placeOutputsInPlace(planGraph, inPlaceConcats.lowerings, slices, io, (of, overlays) => planArena(planGraph, planOptions(of, slices, overlays)).arenaBytes);
   const lowerings = inPlace.lowerings;
-  const plan = planWith(inPlace.slices);
+  const finalOptions = planOptions(lowerings, slices, inPlace.overlays);
+  const plan = planArena(planGraph, finalOptions);
 
   const constants = new ConstantTable(symbolPrefix);
   const refs = new TensorRefs(planGraph, plan, constants);
   const layers: LayerInfo[] = [];
+  const shared = new SharedFunctions();
   const kernels: string[] = [];
   const layerViews = graph.nodes.map((node, index) => {
     const lowering = lowerings[index]!;
@@ -129,6 +143,10 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
     }
     const fn = `${lowering.name}_l${index}`;
     const sym = Object.fromEntries(lowering.constants.map((c) => [c.role, constants.addLayerArray(index, c)]));
+    for (const fn of lowering.shared ?? []) {
+      const text = shared.render(fn);
+      if (text !== null) kernels.push(text);
+    }
     kernels.push(renderTemplate(`kernels/${lowering.template}.c.hbs`, { ...lowering.params, fn, layer: index, sym }).trimEnd());
     const planned = plan.scratch.find((s) => s.node === index);
     const args = [
@@ -136,7 +154,12 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
       ...lowering.outputs.map((t) => refs.of(t)),
       ...(planned ? [refs.arenaBytes(planned.offset)] : []),
     ];
-    layers.push({ index, name: node.name, op: node.op, function: fn, kernel: lowering.name, scratchBytes: planned?.bytes ?? 0, ...(lowering.weights ? { weights: lowering.weights } : {}) });
+    const overlay = inPlace.overlays.find((o) => lowering.outputs.includes(o.output));
+    layers.push({
+      index, name: node.name, op: node.op, function: fn, kernel: lowering.name, scratchBytes: planned?.bytes ?? 0,
+      ...(lowering.weights ? { weights: lowering.weights } : {}),
+      ...(overlay ? { inPlaceOver: overlay.input } : {}),
+    });
     return { index, op: node.op, comment, call: { fn, args }, noCodeReason: '' };
   });
 
@@ -214,7 +237,35 @@ export function generateLibrary(graph: Graph, options: GenerateOptions): Generat
     [files.weights, renderTemplate('library/weights.c.hbs', { ...common, arrays })],
     [files.readme, renderTemplate('library/README.md.hbs', { ...common, weightBytes: constants.bytes() })],
   ]);
-  return { prefix, files: output, plan, planned: { graph: planGraph, options: planOptions(inPlace.slices) }, layers, constantBytes: constants.bytes() };
+  return { prefix, files: output, plan, planned: { graph: planGraph, options: finalOptions }, layers, constantBytes: constants.bytes() };
+}
+
+/**
+ * The functions layers share, each rendered once, before the first layer that calls it. Two layers asking for one
+ * key with different parameters would silently run the first one's code: that is a lowering bug, so it throws.
+ */
+class SharedFunctions {
+  private readonly rendered = new Map<string, string>();
+
+  /** The function's text the first time its key is seen, null after. */
+  render(fn: SharedFunction): string | null {
+    const params = JSON.stringify({ template: fn.template, params: fn.params });
+    const seen = this.rendered.get(fn.key);
+    if (seen !== undefined) {
+      if (seen !== params) throw new Error(`shared kernel function '${fn.key}' requested with different parameters`);
+      return null;
+    }
+    this.rendered.set(fn.key, params);
+    return renderTemplate(`kernels/${fn.template}.c.hbs`, { ...fn.params, key: fn.key }).trimEnd();
+  }
+}
+
+function scratchRequests(lowerings: readonly Lowering[]): ScratchRequest[] {
+  const scratch: ScratchRequest[] = [];
+  lowerings.forEach((l, node) => {
+    if (isKernelCall(l) && l.scratch) scratch.push({ node, bytes: l.scratch.bytes, purpose: l.scratch.purpose });
+  });
+  return scratch;
 }
 
 function unfused(graph: Graph): FusedGraph {

@@ -41,6 +41,38 @@ export interface KernelCall {
    * zero-copy concatenation (src/codegen/lower/concat-in-place.ts; the portable templates are listed there).
    */
   stridedOutput?: boolean;
+  /**
+   * Functions this layer's kernel calls that other layers may call too (code size: layers of one form share one
+   * function, their shapes and constant arrays passed as arguments). Rendered once per distinct key.
+   */
+  shared?: SharedFunction[];
+  /**
+   * Inputs whose bytes the kernel can safely overwrite with its output (see src/codegen/lower/in-place.ts): the
+   * planner places the output over the input where that lowers the arena, and the template then gets the parameter
+   * `inPlace: true` (and the option's scratch instead of `scratch`).
+   */
+  inPlace?: InPlaceOption[];
+}
+
+/** A function shared by the layers whose kernels have the same form (see KernelCall.shared). */
+export interface SharedFunction {
+  /** Template under templates/kernels/, without `.c.hbs`; it names its functions after `key`. */
+  template: string;
+  /** A C identifier naming the form (`te_dw_s8_dsp_3x3s1_fast`); equal keys must come with equal params. */
+  key: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * How a kernel may compute its output over one of its inputs. `align` says where the output lies relative to that
+ * input: both starting at the same byte, or both ending at the same byte (an output larger than its input whose
+ * pixels are written in order after the input pixels they read: the input sits at the output's end).
+ */
+export interface InPlaceOption {
+  input: string;
+  align: 'start' | 'end';
+  /** Arena scratch the kernel needs when it runs in place (it replaces KernelCall.scratch), e.g. a ring of rows. */
+  scratch?: { bytes: number; purpose: string };
 }
 
 /** A weighted layer's weight storage: the format chosen and its bytes against the dense int8 array's. */

@@ -12,6 +12,12 @@
  * output. The containing storage is then live from the first write of any slice to its own last read, which is never
  * longer in total than the separate input buffers plus the output it replaces (they are all live at the Concat's
  * step anyway).
+ *
+ * Overlays (in-place kernels): a node's output may be placed over one of its inputs that dies at that node, both
+ * starting at the same byte or both ending at the same byte, when its kernel guarantees that it never overwrites an
+ * input byte it still has to read (src/codegen/lower/in-place.ts decides which to take). The two storages become one
+ * of the larger extent, live over both lifetimes. Chains of overlays (depthwise in place, then a pointwise in place
+ * over its output) make one storage whose members follow each other in time.
  */
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
@@ -44,12 +50,21 @@ export interface TensorSlice {
   extentBytes: number;
 }
 
+/** A node output placed over one of the node's inputs (see the header). */
+export interface TensorOverlay {
+  output: string;
+  input: string;
+  /** Both start at the same byte, or both end at the same byte. */
+  align: 'start' | 'end';
+}
+
 export interface PlanOptions {
   /** Byte alignment of every offset; default 4 (int32 tensors and word loads). */
   alignment?: number;
   io?: IoPlacement;
   scratch?: readonly ScratchRequest[];
   slices?: readonly TensorSlice[];
+  overlays?: readonly TensorOverlay[];
 }
 
 /** Where a tensor's bytes are at run time. */
@@ -103,12 +118,16 @@ export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
   const alignment = options.alignment ?? 4;
   const io = options.io ?? 'caller';
   const slices = new Map((options.slices ?? []).map((s) => [s.tensor, s]));
-  const liveness = withSlices(computeLiveness(graph), slices);
-  const placement = placeStorages(graph, liveness.storages, io);
+  const sliced = withSlices(computeLiveness(graph), slices);
+  const sliceIo = placeStorages(graph, sliced.storages, io);
   for (const slice of slices.values()) {
-    const container = placement.get(liveness.rootOf.get(slice.within)!)!;
+    const container = sliceIo.get(sliced.rootOf.get(slice.within)!)!;
     if (container.buffer !== 'arena') throw new Error(`slice '${slice.tensor}' of '${slice.within}': the container is not planned in the arena (${container.buffer})`);
   }
+  const sliceRoots = new Set([...slices.values()].flatMap((s) => [sliced.rootOf.get(s.within)!]));
+  const overlaid = withOverlays(graph, sliced, options.overlays ?? [], sliceIo, sliceRoots);
+  const liveness = overlaid.liveness;
+  const placement = placeStorages(graph, liveness.storages, io);
 
   const arenaStorages = liveness.storages.filter((s) => placement.get(s.root)!.buffer === 'arena');
   const scratch = (options.scratch ?? []).filter((s) => s.bytes > 0);
@@ -123,7 +142,9 @@ export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
     const slice = slices.get(ownRoot);
     const root = liveness.rootOf.get(t.name)!;
     const where = placement.get(root)!;
-    const offset = where.buffer === 'arena' ? offsets.offsets.get(`tensor:${root}`)! + (slice?.byteOffset ?? 0) : 0;
+    // Within the planned storage: where the overlay put this tensor's own storage, then where the slice is in it.
+    const inStorage = (overlaid.offsetIn.get(sliced.rootOf.get(t.name)!) ?? 0) + (slice?.byteOffset ?? 0);
+    const offset = where.buffer === 'arena' ? offsets.offsets.get(`tensor:${root}`)! + inStorage : 0;
     return {
       name: t.name,
       bytes: t.bytes,
@@ -175,6 +196,94 @@ function withSlices(liveness: Liveness, slices: ReadonlyMap<string, TensorSlice>
     for (const member of own.members) rootOf.set(member, containerRoot);
   }
   return { tensors: liveness.tensors, storages: [...storages.values()], rootOf };
+}
+
+/**
+ * Liveness with every overlay's two storages merged into one: members keep their byte offset inside it (offsetIn,
+ * by their storage root before the merge); rootOf maps every tensor to the merged storage's root.
+ */
+function withOverlays(
+  graph: Graph,
+  liveness: Liveness,
+  overlays: readonly TensorOverlay[],
+  placement: ReadonlyMap<string, Placement>,
+  sliceRoots: ReadonlySet<string>,
+): { liveness: Liveness; offsetIn: Map<string, number> } {
+  const offsetIn = new Map<string, number>();
+  if (overlays.length === 0) return { liveness, offsetIn };
+  const byRoot = new Map(liveness.storages.map((s) => [s.root, s]));
+  // Groups of pre-merge storages with their relative offsets; a storage's group is found through groupOf.
+  const groupOf = new Map<string, string>();
+  const groups = new Map<string, Map<string, number>>();
+  const groupFor = (root: string): Map<string, number> => {
+    const key = groupOf.get(root) ?? root;
+    let group = groups.get(key);
+    if (!group) {
+      group = new Map([[root, 0]]);
+      groups.set(key, group);
+      groupOf.set(root, key);
+    }
+    return group;
+  };
+  for (const overlay of overlays) {
+    const outputRoot = liveness.rootOf.get(overlay.output);
+    const inputRoot = liveness.rootOf.get(overlay.input);
+    const describe = `overlay of '${overlay.output}' on '${overlay.input}'`;
+    if (outputRoot === undefined || inputRoot === undefined) throw new Error(`${describe}: not activations`);
+    if (outputRoot === inputRoot) throw new Error(`${describe}: they already share storage`);
+    for (const root of [outputRoot, inputRoot]) {
+      if (sliceRoots.has(root)) throw new Error(`${describe}: '${root}' holds concatenation slices`);
+      if (placement.get(root)?.buffer !== 'arena') throw new Error(`${describe}: '${root}' is not planned in the arena`);
+    }
+    const producer = graph.nodes.findIndex((n) => n.outputs.includes(overlay.output));
+    const input = byRoot.get(inputRoot)!;
+    if (producer < 0 || !graph.nodes[producer]!.inputs.includes(overlay.input) || input.lastUse !== producer) {
+      throw new Error(`${describe}: the input must be read by the output's producer and die there`);
+    }
+    const output = byRoot.get(outputRoot)!;
+    const outputGroup = groupFor(outputRoot);
+    const inputGroup = groupFor(inputRoot);
+    if (outputGroup === inputGroup) throw new Error(`${describe}: a cycle of overlays`);
+    // Offset of the output's storage relative to the input's.
+    const delta = overlay.align === 'start' ? 0 : input.bytes - output.bytes;
+    const shift = inputGroup.get(inputRoot)! + delta - outputGroup.get(outputRoot)!;
+    const key = groupOf.get(inputRoot)!;
+    for (const [root, offset] of outputGroup) {
+      inputGroup.set(root, offset + shift);
+      groups.delete(groupOf.get(root)!);
+      groupOf.set(root, key);
+    }
+    groups.set(key, inputGroup);
+  }
+
+  const storages = liveness.storages.filter((s) => !groupOf.has(s.root));
+  const rootOf = new Map(liveness.rootOf);
+  for (const group of new Set(groups.values())) {
+    const members = [...group].map(([root, offset]) => ({ storage: byRoot.get(root)!, offset }));
+    const base = Math.min(...members.map((m) => m.offset));
+    members.sort((a, b) => a.storage.firstUse - b.storage.firstUse);
+    const root = members[0]!.storage.root;
+    for (const m of members) {
+      offsetIn.set(m.storage.root, m.offset - base);
+      for (const name of m.storage.members) rootOf.set(name, root);
+    }
+    for (const a of members) {
+      for (const b of members) {
+        if (a === b || a.storage.root > b.storage.root) continue;
+        const bytesOverlap = a.offset < b.offset + b.storage.bytes && b.offset < a.offset + a.storage.bytes;
+        const overlapsInTime = a.storage.firstUse < b.storage.lastUse && b.storage.firstUse < a.storage.lastUse;
+        if (bytesOverlap && overlapsInTime) throw new Error(`overlays place '${a.storage.root}' and '${b.storage.root}' on the same bytes while both are live`);
+      }
+    }
+    storages.push({
+      root,
+      members: members.flatMap((m) => m.storage.members),
+      bytes: Math.max(...members.map((m) => m.offset - base + m.storage.bytes)),
+      firstUse: Math.min(...members.map((m) => m.storage.firstUse)),
+      lastUse: Math.max(...members.map((m) => m.storage.lastUse)),
+    });
+  }
+  return { liveness: { tensors: liveness.tensors, storages, rootOf }, offsetIn };
 }
 
 interface Placement {

@@ -154,3 +154,49 @@ describe('planArena', () => {
     }
   });
 });
+
+describe('planArena overlays (in-place kernels)', () => {
+  /** in -> a (800) -> b (800) -> c (1600) -> d (400) -> out: every tensor dies at its only reader. */
+  function widening(): Graph {
+    const sizes: Record<string, number> = { in: 100, a: 800, b: 800, c: 1600, d: 400, out: 100 };
+    const names = Object.keys(sizes);
+    return graphOf(
+      names.map((n) => tensor(n, [sizes[n]!], 'int8', q)),
+      names.slice(1).map((n, i) => relu(`r${i}`, names[i]!, n)),
+      ['in'],
+      ['out'],
+    );
+  }
+  const offsetOf = (plan: ArenaPlan, name: string) => plan.tensors.find((t) => t.name === name)!.offset;
+
+  it('places a chain of overlays at the aligned starts and ends asked for, shrinking the arena to the widest tensor', () => {
+    const g = widening();
+    const plain = planArena(g);
+    expect(plain.arenaBytes).toBe(2400);
+    const plan = planArena(g, {
+      overlays: [
+        { output: 'b', input: 'a', align: 'start' },
+        { output: 'c', input: 'b', align: 'end' },
+        { output: 'd', input: 'c', align: 'start' },
+      ],
+    });
+    expect(offsetOf(plan, 'b')).toBe(offsetOf(plan, 'a'));
+    expect(offsetOf(plan, 'c') + 1600).toBe(offsetOf(plan, 'b') + 800);
+    expect(offsetOf(plan, 'd')).toBe(offsetOf(plan, 'c'));
+    expect(plan.arenaBytes).toBe(1600);
+  });
+
+  it('refuses an overlay whose input is still read after the layer, or that is not planned in the arena', () => {
+    const g = graphOf(
+      ['in', 'a', 'b', 'sum'].map((n) => tensor(n, [64], 'int8', q)),
+      [relu('r1', 'in', 'a'), relu('r2', 'a', 'b'),
+        { op: 'Add', name: 'add', inputs: ['a', 'b'], outputs: ['sum'], attrs: { clamp: { min: -128, max: 127 } } }],
+      ['in'],
+      ['sum'],
+    );
+    expect(() => planArena(g, { overlays: [{ output: 'b', input: 'a', align: 'start' }] })).toThrow(/die there/);
+    expect(() => planArena(g, { overlays: [{ output: 'a', input: 'in', align: 'start' }] })).toThrow(/not planned in the arena/);
+    const plan = planArena(g, { io: 'arena', overlays: [{ output: 'a', input: 'in', align: 'start' }] });
+    expect(offsetOf(plan, 'a')).toBe(offsetOf(plan, 'in'));
+  });
+});
