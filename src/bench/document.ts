@@ -15,7 +15,7 @@
  */
 import { median } from '../report/index.js';
 import { BARS, BASELINE_SOURCE, BASELINES, type BarName, type Baseline } from './baselines.js';
-import type { FlashUsage } from './flash-usage.js';
+import type { FlashUsage, FunctionSize } from './flash-usage.js';
 import type { CaseMeasurement, ModelMeasurement } from './measure.js';
 import type { BenchModelId } from './models.js';
 
@@ -36,6 +36,8 @@ export interface BenchLayer {
   name: string;
   op: string;
   kernel: string | null;
+  /** Bytes of the layer's own functions; those it shares with other layers are listed in memory.functions. */
+  codeBytes: number;
   macs: number;
   instructions: number;
   /** instructions / MACs; null for a layer without MACs. */
@@ -87,6 +89,8 @@ export interface BenchModelResult {
     /** flash - weights - vectors. */
     codeBytes: number;
     flash: Omit<FlashUsage, 'total'>;
+    /** The model library's functions, largest first (shared kernel functions appear once). */
+    functions: FunctionSize[];
     constantBytes: number;
   };
   /** Code generation wall time in ms: not deterministic. */
@@ -167,6 +171,7 @@ export function modelResult(measured: ModelMeasurement): BenchModelResult {
       weightsBytes: memory.flash.weights,
       codeBytes,
       flash,
+      functions: memory.functions,
       constantBytes: memory.constantBytes,
     },
     compileMs: measured.wallMs.compile,

@@ -105,6 +105,36 @@ export function flashUsage(buildDir: string, weightsObject: string, total: numbe
   return splitFlash(sections, weightsObject, total);
 }
 
+/** A function of the model library and its bytes (one input section each: the library is built with -ffunction-sections). */
+export interface FunctionSize {
+  function: string;
+  bytes: number;
+}
+
+/** The model library's functions (not its constants), largest first: code size per kernel. */
+export function modelFunctions(buildDir: string): FunctionSize[] {
+  const sections = parseLinkerMap(readFileSync(path.join(buildDir, 'firmware.map'), 'utf8'));
+  return functionSizes(sections);
+}
+
+export function functionSizes(sections: readonly InputSection[]): FunctionSize[] {
+  const sizes = new Map<string, number>();
+  for (const s of sections) {
+    const file = s.file.replace(/\\/g, '/');
+    if (!(file.startsWith('build/model/') || file.includes('/build/model/')) || !s.name.startsWith('.text.')) continue;
+    // gcc's clones keep their origin's name before the first dot (te_fc_l3.constprop.0).
+    const name = s.name.slice('.text.'.length).split('.')[0]!;
+    sizes.set(name, (sizes.get(name) ?? 0) + s.size);
+  }
+  return [...sizes].map(([fn, bytes]) => ({ function: fn, bytes })).sort((a, b) => b.bytes - a.bytes || (a.function < b.function ? -1 : 1));
+}
+
+/** Bytes of a layer's own functions: `fn` and its helpers `fn_*` (functions it shares with other layers excluded). */
+export function layerCodeBytes(functions: readonly FunctionSize[], fn: string | null): number {
+  if (fn === null) return 0;
+  return functions.filter((f) => f.function === fn || f.function.startsWith(`${fn}_`)).reduce((sum, f) => sum + f.bytes, 0);
+}
+
 export function splitFlash(sections: readonly InputSection[], weightsObject: string, total: number): FlashUsage {
   const usage: FlashUsage = { total, weights: 0, modelCode: 0, harness: 0, cRuntime: 0, vectors: 0, padding: 0 };
   for (const s of sections) usage[partOf(s, weightsObject)] += s.size;

@@ -12,7 +12,7 @@ import { DEFAULT_SEED } from '../deploy/inputs.js';
 import type { Graph, TensorData } from '../ir/types.js';
 import type { LatencyUnit } from '../report/index.js';
 import { caseInputs, goldenMismatches, type GoldenCase } from './cases.js';
-import { flashUsage, weightsObjectOf, type FlashUsage } from './flash-usage.js';
+import { flashUsage, layerCodeBytes, modelFunctions, weightsObjectOf, type FlashUsage, type FunctionSize } from './flash-usage.js';
 import type { BenchModel } from './models.js';
 
 /** Timed runs per case: under -icount every one must give the same count, which the bench checks. */
@@ -36,6 +36,8 @@ export interface LayerMeasurement {
   op: string;
   /** The generated kernel (te_conv2d_s8, te_fully_connected_s8_dsp, ...); null for a layer without code. */
   kernel: string | null;
+  /** Bytes of the layer's own functions (functions shared with other layers are in memory.functions only). */
+  codeBytes: number;
   macs: number;
   /** Median over the first case's timed runs. */
   instructions: number;
@@ -68,6 +70,8 @@ export interface ModelMeasurement {
     ramBytes: number;
     stackBytes: number;
     flash: FlashUsage;
+    /** The model library's functions and their bytes, largest first: code size per kernel. */
+    functions: FunctionSize[];
     /** Code generation's own count of the constants (flash.weights is what the linker placed). */
     constantBytes: number;
   };
@@ -119,6 +123,7 @@ export async function measureModel(model: BenchModel, options: MeasureOptions): 
     const { report } = first;
     const { compiled, build } = deployment;
     const flash = flashUsage(build.dir, weightsObjectOf(compiled.library.prefix), build.sizes.flashUsed);
+    const functions = modelFunctions(build.dir);
     wall.total = Date.now() - started;
     return {
       model,
@@ -142,6 +147,7 @@ export async function measureModel(model: BenchModel, options: MeasureOptions): 
         name: layer.name,
         op: layer.op,
         kernel: compiled.library.layers[layer.index]?.kernel ?? null,
+        codeBytes: layerCodeBytes(functions, compiled.library.layers[layer.index]?.function ?? null),
         macs: layer.macs,
         instructions: layer.time,
       })),
@@ -152,6 +158,7 @@ export async function measureModel(model: BenchModel, options: MeasureOptions): 
         ramBytes: build.sizes.ramUsed,
         stackBytes: build.sizes.stackBytes,
         flash,
+        functions,
         constantBytes: compiled.library.constantBytes,
       },
       wallMs: wall,

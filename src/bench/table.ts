@@ -83,13 +83,14 @@ function slowestLines(model: BenchModelResult): string[] {
     slowest.map((l) => l.name),
     LAYER_NAME_WIDTH,
   );
-  const header = ['#', 'layer', 'op', 'kernel', 'MACs', 'instructions', 'share', 'per MAC'];
-  const align: Align[] = ['right', 'left', 'left', 'left', 'right', 'right', 'right', 'right'];
+  const header = ['#', 'layer', 'op', 'kernel', 'code B', 'MACs', 'instructions', 'share', 'per MAC'];
+  const align: Align[] = ['right', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right'];
   const rows = slowest.map((l, i) => [
     String(l.index),
     labels[i]!,
     l.op,
     l.kernel ?? '-',
+    formatCount(l.codeBytes),
     formatCount(l.macs),
     formatCount(l.instructions),
     formatPercent(l.share),

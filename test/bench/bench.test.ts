@@ -165,6 +165,14 @@ describe.skipIf(!SHARED_PRESENT)('bench of AD on the virtual STM32F405', () => {
     // 640 int8 values in, 640 out.
     expect(memory.ioBytes).toBe(1280);
     expect(memory.ramBytes).toBeGreaterThan(memory.arenaWithIoBytes + memory.stackBytes);
+    // Code per kernel: the model's functions are part of its code, each layer's own ones among them.
+    const functionBytes = memory.functions.reduce((sum, f) => sum + f.bytes, 0);
+    expect(functionBytes).toBeGreaterThan(0);
+    expect(functionBytes).toBeLessThanOrEqual(parts.modelCode);
+    expect(memory.functions.some((f) => f.function.endsWith('_run'))).toBe(true);
+    const layers = api.models[0]!.layers;
+    expect(layers.every((l) => l.codeBytes > 0)).toBe(true);
+    expect(layers.reduce((sum, l) => sum + l.codeBytes, 0)).toBeLessThanOrEqual(functionBytes);
   });
 
   test('ratios against the figures of BASELINES.md, each judged against its bar', () => {

@@ -107,3 +107,24 @@ test('the flash split of the sections that are loaded: weights, model code, harn
 test('a map without its memory map part is refused', () => {
   expect(() => parseLinkerMap('Archive member included to satisfy reference by file (symbol)\n')).toThrow(/not a GNU ld map file/);
 });
+
+test('code per function: the model library\'s function sections only, clones under their origin\'s name', async () => {
+  const { functionSizes, layerCodeBytes } = await import('../../src/bench/flash-usage.js');
+  const sections = [
+    { output: '.text', name: '.text.te_fc_s8_dsp_l3', address: 0, size: 40, file: 'build/model/tinyedge_ad.o' },
+    { output: '.text', name: '.text.te_fc_s8_dsp_l3_rows.constprop.0', address: 40, size: 200, file: 'build/model/tinyedge_ad.o' },
+    { output: '.text', name: '.text.te_fc_s8_dsp_l30', address: 240, size: 16, file: 'build/model/tinyedge_ad.o' },
+    { output: '.text', name: '.text.te_fc_shared_fast', address: 256, size: 300, file: 'build/model/tinyedge_ad.o' },
+    { output: '.text', name: '.text.main', address: 556, size: 90, file: 'build/main.o' },
+    { output: '.rodata', name: '.rodata.te_layer_names', address: 646, size: 12, file: 'build/model/tinyedge_ad.o' },
+  ];
+  const functions = functionSizes(sections);
+  expect(functions).toEqual([
+    { function: 'te_fc_shared_fast', bytes: 300 },
+    { function: 'te_fc_s8_dsp_l3_rows', bytes: 200 },
+    { function: 'te_fc_s8_dsp_l3', bytes: 40 },
+    { function: 'te_fc_s8_dsp_l30', bytes: 16 },
+  ]);
+  expect(layerCodeBytes(functions, 'te_fc_s8_dsp_l3')).toBe(240);
+  expect(layerCodeBytes(functions, null)).toBe(0);
+});
