@@ -26,7 +26,17 @@ export interface CompileReport {
   constantBytes: number;
   tensors: { name: string; buffer: BufferKind; offset: number; bytes: number; firstUse: number; lastUse: number; aliasOf?: string; ioIndex?: number }[];
   scratch: { layer: number; purpose: string; offset: number; bytes: number }[];
-  layers: { index: number; name: string; op: string; function: string | null; scratchBytes: number; weights?: WeightStorage; noCode?: string }[];
+  layers: {
+    index: number;
+    name: string;
+    op: string;
+    function: string | null;
+    scratchBytes: number;
+    weights?: WeightStorage;
+    noCode?: string;
+    /** The input whose bytes the layer's output overwrites (an in-place kernel). */
+    inPlaceOver?: string;
+  }[];
 }
 
 export function compileReport(graph: Graph, library: GeneratedLibrary): CompileReport {
@@ -64,6 +74,7 @@ export function compileReport(graph: Graph, library: GeneratedLibrary): CompileR
       scratchBytes: l.scratchBytes,
       ...(l.weights ? { weights: l.weights } : {}),
       ...(l.noCode ? { noCode: l.noCode } : {}),
+      ...(l.inPlaceOver ? { inPlaceOver: l.inPlaceOver } : {}),
     })),
   };
 }

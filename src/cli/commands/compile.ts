@@ -58,13 +58,14 @@ function formatCompileReport(dir: string, report: CompileReport): string {
     '',
     // The name goes last and is cut: TFLite's fused names run to hundreds of characters (--json has them whole).
     formatTable(
-      ['#', 'op', 'function', 'weights', 'scratch B', 'layer'],
+      ['#', 'op', 'function', 'weights', 'scratch B', 'in place', 'layer'],
       report.layers.map((layer) => [
         layer.index,
         layer.op,
         layer.function ?? '(no code)',
         layer.weights ? `${layer.weights.format} ${layer.weights.bytes} B` : '',
         layer.scratchBytes,
+        layer.inPlaceOver ? 'yes' : '',
         shorten(layer.name),
       ]),
     ),
