@@ -5,6 +5,7 @@
  *
  *   remove-dead-nodes -> remove-no-op-ops -> simplify-movement -> [fold-io-transposes] -> fuse-activation
  *   -> fold-pad-into-conv -> fold-channel-shuffle -> fold-movement-into-fully-connected -> remove-pruned-channels
+ *   -> schedule-for-memory
  *
  * Then two analyses of the result, which change nothing: weight sparsity per layer (sparsity.ts) and the Concats
  * whose inputs can be written in place (concat-in-place.ts).
@@ -21,6 +22,7 @@ import type { Pass, PassResult } from './graph-edit.js';
 import { removeDeadNodes } from './remove-dead-nodes.js';
 import { removeNoOpOps } from './remove-no-op-ops.js';
 import { removePrunedChannels, type PruningResult, type PruningSummary } from './remove-pruned-channels.js';
+import { scheduleForMemory } from './schedule-for-memory.js';
 import { simplifyMovement } from './simplify-movement.js';
 import { analyzeSparsity, type SparsityReport } from './sparsity.js';
 
@@ -41,6 +43,7 @@ export const PASSES = [
   { name: 'fold-channel-shuffle', run: foldChannelShuffle },
   { name: 'fold-movement-into-fully-connected', run: foldMovementIntoFullyConnected },
   { name: 'remove-pruned-channels', run: removePrunedChannels },
+  { name: 'schedule-for-memory', run: scheduleForMemory },
 ] as const satisfies readonly { name: string; run: Pass; optional?: true }[];
 
 export type PassName = (typeof PASSES)[number]['name'];
