@@ -29,6 +29,25 @@ describe('tinyedge compile', () => {
     expect(header).toContain(`tinyedge_${report.prefix}_run`);
   });
 
+  it('--target picks the kernels of the target\'s core; in-place layers are reported; a wrong target is one line', () => {
+    const dsp = tinyedge(['compile', kws, '-o', join(work, 'kws-dsp'), '--target', 'qemu-stm32f405', '--json']);
+    expect(dsp.code, dsp.stderr).toBe(0);
+    const report = JSON.parse(dsp.stdout);
+    const kernels = report.layers.filter((l: { op: string }) => ['Conv2D', 'DepthwiseConv2D', 'FullyConnected'].includes(l.op));
+    expect(kernels.length).toBeGreaterThan(0);
+    expect(kernels.every((l: { function: string }) => l.function.includes('_dsp'))).toBe(true);
+    // The depthwise and pointwise layers write over their inputs: the arena holds one 25x5x64 map, not two.
+    const inPlace = report.layers.filter((l: { inPlaceOver?: string }) => l.inPlaceOver !== undefined);
+    expect(inPlace.length).toBeGreaterThan(0);
+    expect(report.arenaBytes).toBeLessThan(2 * 8000);
+    const portable = JSON.parse(tinyedge(['compile', kws, '-o', join(work, 'kws-m3'), '--target', 'qemu-cortex-m3', '--json']).stdout);
+    expect(portable.layers.some((l: { function: string | null }) => l.function?.includes('_dsp'))).toBe(false);
+    const wrong = tinyedge(['compile', kws, '-o', join(work, 'kws-x'), '--target', 'no-such-board']);
+    expect(wrong.code).toBe(2);
+    expect(expectOneLineError(wrong)).toContain('no-such-board');
+    expect(existsSync(join(work, 'kws-x'))).toBe(false);
+  });
+
   it('never replaces an existing directory without --force, and leaves it untouched', () => {
     const dir = join(work, 'mine');
     mkdirSync(dir);
