@@ -115,6 +115,8 @@ class QdqExporter {
     switch (node.op) {
       case 'Conv2D':
       case 'DepthwiseConv2D': {
+        // Only the passes set it (a shuffle folded into the store order); convert exports graphs as imported.
+        if (node.op === 'Conv2D' && node.attrs.outputPositions) fail('stores its filters in a permuted channel order (an optimized graph), which ONNX Conv cannot express');
         const x = input(0);
         const w = input(1);
         const depthwise = node.op === 'DepthwiseConv2D';

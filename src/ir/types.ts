@@ -56,7 +56,20 @@ interface NodeBase {
 export interface Conv2DNode extends NodeBase {
   op: 'Conv2D';
   /** inputs: [x, weights, bias?]; output int8 (or int32 for ONNX ConvInteger, which has no output quantization). */
-  attrs: { stride: [number, number]; dilation: [number, number]; padding: Padding2D; groups: number; clamp: Clamp };
+  attrs: {
+    stride: [number, number];
+    dilation: [number, number];
+    padding: Padding2D;
+    groups: number;
+    clamp: Clamp;
+    /**
+     * Where each filter's result is stored: output channel outputPositions[o] holds filter o (a permutation of
+     * 0..Cout-1). Absent: filter o at channel o. Set only by the fold-channel-shuffle pass, on grouped convolutions
+     * (whose groups must stay contiguous in the weights, so a channel shuffle after them cannot be folded into the
+     * weight order): the shuffle becomes a different store order.
+     */
+    outputPositions?: number[];
+  };
 }
 
 export interface DepthwiseConv2DNode extends NodeBase {

@@ -176,6 +176,13 @@ function checkOperands(graph: Graph, node: Node): void {
         if (!Number.isInteger(groups) || groups < 1) fail(`groups ${groups} is not a positive integer`);
         if (w.shape[3]! * groups !== channelsIn) fail(`weights [${w.shape.join(', ')}] with ${groups} group(s) do not fit ${channelsIn} input channels`);
         if (w.shape[0]! % groups !== 0) fail(`${w.shape[0]} output channels do not split into ${groups} groups`);
+        const positions = node.attrs.outputPositions;
+        if (positions !== undefined) {
+          const seen = new Set(positions);
+          if (positions.length !== w.shape[0] || seen.size !== positions.length || positions.some((p) => !Number.isInteger(p) || p < 0 || p >= w.shape[0]!)) {
+            fail(`outputPositions is not a permutation of its ${w.shape[0]} output channels`);
+          }
+        }
         constantWeights(w, 0, w.shape[0]!);
         bias(2, w.shape[0]!);
       } else {

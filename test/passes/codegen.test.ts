@@ -16,6 +16,7 @@ import { optimizeGraph } from '../../src/passes/index.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { randomInputs } from './support/check.js';
 import { everything } from './support/graphs.js';
+import { IrBuilder, samePadding } from './support/ir-builder.js';
 
 const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/models');
 const SHARED_PRESENT = existsSync(path.join(models, 'reference/cases.json'));
@@ -47,6 +48,35 @@ describe('optimized graphs through code generation', () => {
       expect(cases.length).toBeGreaterThan(0);
       const outputs = await program.run(cases.map((c) => [Int8Array.from(c.input.data)] as TensorData[]));
       cases.forEach((c, i) => expect(outputs[i]!.map((o) => Array.from(o as Int8Array)), c.name).toEqual(c.expected.map((e) => e.data)));
+    } finally {
+      await program.dispose();
+    }
+  });
+
+  it.each([
+    ['3 groups of 4, shuffled by 3 (a channel stride per group)', 3, 12, 3, /group step 1, channel step 3/],
+    ['4 groups of 2, shuffled by 2 (a table of positions)', 4, 8, 2, /a table of positions/],
+  ] as const)('a shuffle folded into a grouped convolution\'s store order, %s: generated C == reference', async (_, groups, channels, shuffleGroups, comment) => {
+    const b = new IrBuilder(`grouped_store_order_${groups}`, 30 + groups);
+    const x = b.input('x', [1, 5, 5, channels]);
+    // 1x1 (the input read in place) and 3x3 (im2col) grouped convolutions, each followed by a shuffle.
+    const [n, h, w] = [1, 5, 5];
+    const shuffle = (t: string) => b.reshape(b.transpose(b.reshape(t, [n, h, w, shuffleGroups, channels / shuffleGroups]), [0, 1, 2, 4, 3]), [n, h, w, channels]);
+    const first = b.depthwise(shuffle(b.conv(x, channels, { groups, clamp: { min: -10, max: 127 } })), { padding: samePadding(1) });
+    const second = shuffle(b.conv(first, channels, { groups, kernel: [3, 3], padding: samePadding(1) }));
+    b.output(b.conv(second, channels, { groups }));
+    const graph = b.build();
+    const optimized = optimizeGraph(graph).graph;
+    expect(optimized.nodes.map((node) => node.op)).toEqual(['Conv2D', 'DepthwiseConv2D', 'Conv2D', 'Conv2D']);
+    const library = generateLibrary(optimized, { modelHash: '0'.repeat(16) });
+    expect([...library.files.values()].join('\n')).toMatch(comment);
+    const inputs = [1, 2, 3].map((seed) => randomInputs(graph, seed));
+    const program = await compileHostProgram(optimized, library);
+    try {
+      const outputs = await program.run(inputs);
+      inputs.forEach((input, i) =>
+        expect(outputs[i]!.map((o) => Array.from(o as Int8Array)), `seed ${i + 1}`).toEqual(runReference(graph, input).outputs.map((o) => Array.from(o as Int8Array))),
+      );
     } finally {
       await program.dispose();
     }

@@ -30,6 +30,8 @@ export function conv2d(graph: Graph, node: Conv2DNode, inputs: KernelInputs): Te
   const { top, left } = node.attrs.padding;
   const inputOffset = p.inputOffset;
 
+  // A shuffle folded into the store order (fold-channel-shuffle): filter oc lands at channel positions[oc].
+  const positions = node.attrs.outputPositions;
   let o = 0;
   for (let b = 0; b < batches; b++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -53,8 +55,9 @@ export function conv2d(graph: Graph, node: Conv2DNode, inputs: KernelInputs): Te
               }
             }
           }
-          output[o++] = finishAccumulator(p, oc, acc);
+          output[positions ? o + positions[oc]! : o + oc] = finishAccumulator(p, oc, acc);
         }
+        o += outC;
       }
     }
   }
