@@ -39,6 +39,7 @@ const DEPLOYED: readonly { key: ModelKey; technique: string }[] = [
   { key: 'grouped', technique: 'grouped convolution (2, 4, 8 groups)' },
   { key: 'depthwiseSeparable', technique: 'depthwise-separable blocks (MobileNet)' },
   { key: 'shuffle', technique: 'channel shuffle and stride-2 concat (ShuffleNet v2)' },
+  { key: 'shuffleNetV1', technique: 'grouped convolutions with channel shuffle (ShuffleNet v1)' },
   { key: 'factorized', technique: 'factorized 3x1 / 1x3 with dilation (ERFNet)' },
   { key: 'bottleneck', technique: 'bottlenecks: ResNet identity and projection, ENet downsampling' },
   { key: 'crelu', technique: 'C.ReLU' },
@@ -79,6 +80,7 @@ const DENSE_TWIN: ModelSpec = { ...MODEL_SPECS.sparse, name: 'sparse_80_dense_tw
 /** Every firmware of the file, in the order the tests use them (the next one is built while the board runs one). */
 const PLAN: readonly Planned[] = [
   ...DEPLOYED.map(({ key }) => ({ label: MODEL_SPECS[key].name, model: () => model(key) })),
+  { label: MODEL_SPECS.shuffleNetV1Unshuffled.name, model: () => model('shuffleNetV1Unshuffled') },
   { label: `${MODEL_SPECS.pruned.name}_unpruned`, model: () => model('pruned'), optimize: false },
   { label: DENSE_TWIN.name, model: () => buildModel(DENSE_TWIN) },
 ];
@@ -235,6 +237,31 @@ describe(`compression technique models deployed to ${TARGET}`, () => {
 
     it('ShuffleNet v2: the stride-2 concat written in place by the branches', () => {
       expectConcatsInPlace(deployedModel('shuffle'), 1);
+    });
+
+    // The stride-2 concat: on this target the shortcut's average pool runs the DSP pooling kernel, which cannot
+    // write a slice of a wider output yet, so the concat copies the pooled half (the branch writes its half in place);
+    // with the portable kernels the whole concat is in place (techniques.test.ts). Measured and reported here.
+    it('ShuffleNet v1: no shuffle layer, the instructions and arena of the same network without shuffles', async () => {
+      const d = deployedModel('shuffleNetV1');
+      const imported = importOnnx((await model('shuffleNetV1')).qdq, 'shufflenet_v1.onnx');
+      expect(imported.nodes.filter((n) => n.op === 'Transpose' && n.attrs.perm.length === 5)).toHaveLength(2);
+      const movement = (ops: string[]) => ops.filter((op) => op === 'Transpose' || op === 'Reshape');
+      expect(movement(d.reports[0]!.layers.map((l) => l.op))).toEqual(['Transpose', 'Reshape']);
+      const concat = d.reports[0]!.layers.filter((l) => l.op === 'Concat');
+      expect(concat).toHaveLength(1);
+      summary.push(`  shufflenet_v1: Concat ${concat[0]!.time} instructions (${d.layers[concat[0]!.index]!.kernel ?? 'no code'}: the pooled shortcut copied, the branch in place)`);
+      // The same network without its two shuffles, on the same kernels: the folded shuffles cost nothing at all.
+      const twin = await deployOnBoard(MODEL_SPECS.shuffleNetV1Unshuffled.name);
+      const kernels = (x: Deployed) => x.layers.map((l) => `${l.op} ${l.kernel}`);
+      expect(kernels(d)).toEqual(kernels(twin));
+      const arena = (x: Deployed) => x.reports[0]!.memory.arenaBytes;
+      summary.push(
+        `  ShuffleNet v1: ${d.instructions.toLocaleString('en-US')} instructions with both shuffles folded, ${twin.instructions.toLocaleString('en-US')} without shuffles; ` +
+          `arena ${arena(d)} vs ${arena(twin)} B`,
+      );
+      expect(arena(d)).toBeLessThanOrEqual(arena(twin));
+      expect(d.instructions).toBeLessThanOrEqual(twin.instructions * 1.005);
     });
 
     it('fire modules: both concatenations written in place by the expand branches', () => {

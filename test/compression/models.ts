@@ -7,7 +7,10 @@
  *
  * Every network is a body on a [1, C, H, W] float input, then GlobalAveragePool -> Flatten -> Gemm with 10 classes;
  * the QDQ model's output is the int8 logits (QuantizeLinear output), the float model's the float logits, so top-1
- * agreement is the argmax of each.
+ * agreement is the argmax of each. The models are classifiers of a seeded 10-class input distribution (randomSample):
+ * the body keeps its random weights, the Gemm head is fitted on the calibration samples (fittedHead), so the float
+ * model's decisions have margins, as a trained model's have on its data. (With a random head every input is a near
+ * tie between a few classes and top-1 agreement measures rounding noise, not the quantized model.)
  *
  * A body is written once against `Net`, which emits the float network (mode 'float', every activation a probe
  * output for calibration) or the QDQ network (mode 'qdq', every activation behind QuantizeLinear ->
@@ -26,10 +29,12 @@ export interface TechniqueModel {
   classes: number;
   /** Every quantized activation of the QDQ model: its QuantizeLinear output is `${id}_q`, its NCHW shape. */
   activations: { id: string; shape: number[] }[];
+  /** The activation id of the pooled features the classifier head reads. */
+  pooled: string;
 }
 
 export const CLASSES = 10;
-/** Inputs are uniform in [-INPUT_RANGE, INPUT_RANGE]. */
+/** Inputs are clamped to [-INPUT_RANGE, INPUT_RANGE] (the input's quantization range). */
 export const INPUT_RANGE = 1;
 
 export interface Activation {
@@ -39,6 +44,12 @@ export interface Activation {
   id: string;
   /** NCHW. */
   shape: number[];
+}
+
+export interface Head {
+  /** [classes, depth], row-major. */
+  weights: number[];
+  bias: number[];
 }
 
 interface Range {
@@ -77,6 +88,8 @@ export class Net {
   readonly ties: [string, string][] = [];
   /** Every activation made (both modes), in order. */
   readonly activationList: Activation[] = [];
+  /** The globally pooled features the classifier reads (set by classifier()). */
+  pooled: Activation | undefined;
   private activations = 0;
   private weightSeed: number;
 
@@ -85,8 +98,8 @@ export class Net {
     name: string,
     seed: number,
     private readonly quants: ReadonlyMap<string, Quant> = new Map(),
-    /** The classifier's bias; default: seeded random. */
-    private readonly headBias?: number[],
+    /** The classifier's weights [classes, depth] and bias; default: seeded random. */
+    private readonly head?: Head,
   ) {
     this.b = new OnnxGraphBuilder(name, 13);
     this.weightSeed = seed * 7919;
@@ -188,6 +201,21 @@ export class Net {
     return this.activation(y, id, [1, x.shape[1]!, size(x.shape[2]!), size(x.shape[3]!)]);
   }
 
+  /** Average pooling (padding excluded from the count); shares its input's quantization, as TFLite's pooling requires. */
+  avgPool(x: Activation, kernel: number, stride: number, pad: number): Activation {
+    const id = this.nextId();
+    this.ties.push([x.id, id]);
+    const y = this.b.node(
+      'AveragePool',
+      [x.name],
+      [this.opOutput(id, true)],
+      { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [pad, pad, pad, pad], count_include_pad: 0 },
+      { name: `avgpool_${id}` },
+    );
+    const size = (d: number) => Math.floor((d + 2 * pad - kernel) / stride) + 1;
+    return this.activation(y, id, [1, x.shape[1]!, size(x.shape[2]!), size(x.shape[3]!)]);
+  }
+
   /** Zero channels appended (ENet's shortcut that widens to the main branch's channels). */
   padChannels(x: Activation, extra: number): Activation {
     const id = this.nextId();
@@ -213,8 +241,9 @@ export class Net {
     const flat = this.b.node('Flatten', [pooled.name], [this.b.fresh('flat')], { axis: 1 }, { name: 'flatten' });
     const depth = x.shape[1]!;
     const limit = Math.sqrt(6 / depth);
-    const w = this.weightInitializer(this.draw(classes * depth, -limit, limit), [classes, depth], 'fc_w');
-    const bias = this.biasInitializer(this.headBias ?? this.draw(classes, -0.2, 0.2), pooled, w.scales);
+    this.pooled = pooled;
+    const w = this.weightInitializer(this.head?.weights ?? this.draw(classes * depth, -limit, limit), [classes, depth], 'fc_w');
+    const bias = this.biasInitializer(this.head?.bias ?? this.draw(classes, -0.2, 0.2), pooled, w.scales);
     const id = 'logits';
     const y = this.b.node('Gemm', [flat, w.name, bias], [this.mode === 'float' ? 'logits' : 'logits_f'], { transB: 1 }, { name: 'fc' });
     if (this.mode === 'float') {
@@ -254,7 +283,7 @@ export class Net {
     return { name: this.b.dequantize(this.b.quantize(floatName, q.scale, q.zeroPoint, 'int8', { name: `q_${id}`, output: `${id}_q` }), q.scale, q.zeroPoint, 'int8', { output: id }), id, shape };
   }
 
-  private quantOf(id: string): Quant {
+  quantOf(id: string): Quant {
     const q = this.quants.get(id);
     if (!q) throw new Error(`no calibration for activation '${id}'`);
     return q;
@@ -309,50 +338,176 @@ export interface ModelSpec {
 }
 
 /**
- * Seeded inputs in [-INPUT_RANGE, INPUT_RANGE]: half a per-sample, per-channel level and half pixel noise, so that
- * samples differ in what survives global average pooling and the classes predicted vary from sample to sample.
+ * The inputs: a classification task, so that the float model is a classifier whose decisions mean something. Sample
+ * `seed` belongs to a seeded random class; it is that class's prototype — a level per channel plus a smooth spatial
+ * wave (what a convolution body turns into different pooled features) — with a per-sample jitter of the levels and
+ * pixel noise, clamped to [-INPUT_RANGE, INPUT_RANGE]. Prototypes depend only on the input shape, not on the model.
  */
-export function randomInput(shape: readonly number[], seed: number): Float32Array {
+export function randomSample(shape: readonly number[], seed: number): { input: Float32Array; label: number } {
   const [, channels, height, width] = shape as [number, number, number, number];
-  const levels = seededFloats(channels, -INPUT_RANGE, INPUT_RANGE, 200_003 + seed);
-  const noise = seededFloats(channels * height * width, -INPUT_RANGE, INPUT_RANGE, 100_003 + seed);
-  return Float32Array.from(noise, (v, i) => Math.fround(0.5 * v + 0.5 * levels[Math.floor(i / (height * width))]!));
+  const label = Math.floor(seededFloats(2, 0, CLASSES, mixed(400_009 + seed))[1]!);
+  const prototype = classPrototype(shape, label);
+  const jitter = seededFloats(channels, -0.05, 0.05, mixed(200_003 + seed));
+  const noise = seededFloats(channels * height * width, -0.15, 0.15, mixed(100_003 + seed));
+  const input = Float32Array.from(noise, (v, i) => {
+    const value = prototype[i]! + jitter[Math.floor(i / (height * width))]! + v;
+    return Math.fround(Math.max(-INPUT_RANGE, Math.min(INPUT_RANGE, value)));
+  });
+  return { input, label };
 }
 
-const CALIBRATION_SAMPLES = 32;
+/** A seed scattered over 32 bits (the LCG's first outputs for neighbouring seeds are far from independent). */
+function mixed(seed: number): number {
+  return Math.imul(seed, 2654435761) >>> 0;
+}
 
+/** One sample's input (see randomSample). */
+export function randomInput(shape: readonly number[], seed: number): Float32Array {
+  return randomSample(shape, seed).input;
+}
+
+function classPrototype(shape: readonly number[], label: number): Float32Array {
+  const [, channels, height, width] = shape as [number, number, number, number];
+  const seed = mixed(500_029 + 97 * label + channels * height);
+  const levels = seededFloats(channels, -0.9, 0.9, seed);
+  const [fy, fx, phase] = seededFloats(3, 0, 1, seed + 1);
+  const amplitudes = seededFloats(channels, -0.5, 0.5, seed + 2);
+  const prototype = new Float32Array(channels * height * width);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const wave = Math.cos(2 * Math.PI * (Math.round(1 + 2 * fy!) * (y / height) + Math.round(1 + 2 * fx!) * (x / width) + phase!));
+        prototype[(c * height + y) * width + x] = levels[c]! + amplitudes[c]! * wave;
+      }
+    }
+  }
+  return prototype;
+}
+
+/** Calibration samples: seeds apart from every test input's. */
+const CALIBRATION_SAMPLES = 200;
+const CALIBRATION_SEED = 10_000;
+
+/**
+ * The model as a user would have it: the float network is the body (seeded random weights) and a linear classifier
+ * head fitted on labelled calibration samples (fittedHead), then post-training quantization: every activation's
+ * range is its min/max over the calibration samples in onnxruntime (the logits' range too, so they use the int8
+ * range). The calibration samples are seeds no test input uses.
+ */
 export async function buildModel(spec: ModelSpec): Promise<TechniqueModel> {
-  const floatNet = (quants?: Map<string, Quant>, headBias?: number[]) => {
-    const net = new Net(quants ? 'qdq' : 'float', spec.name, spec.seed, quants, headBias);
+  const floatNet = (quants?: Map<string, Quant>, head?: Head) => {
+    const net = new Net(quants ? 'qdq' : 'float', spec.name, spec.seed, quants, head);
     net.classifier(spec.body(net, net.input(spec.inputShape)), CLASSES);
     return net;
   };
-  // The head's bias is set to minus the mean logit over the calibration set, so that no class wins on its bias
-  // alone and the prediction depends on the input (random networks otherwise predict one or two classes).
-  const unbalanced = floatNet();
-  const first = await calibrate(unbalanced.build(true), unbalanced, spec.inputShape);
-  const headBias = first.meanLogits.map((m) => -m);
-  const balanced = floatNet(undefined, headBias);
-  const { ranges } = await calibrate(balanced.build(true), balanced, spec.inputShape);
-  const qdq = floatNet(quantsFromRanges(ranges, balanced.ties), headBias);
+  const samples = Array.from({ length: CALIBRATION_SAMPLES }, (_, s) => randomSample(spec.inputShape, CALIBRATION_SEED + s));
+  const labels = samples.map((s) => s.label);
+  const headless = floatNet();
+  const features = (await calibrate(headless.build(true), headless, spec.inputShape, samples)).pooled;
+  // The body's quantization does not depend on the head (only the logits' range does): quantize once with a head
+  // fitted to the float features, measure what quantization does to the pooled features, and fit the final head
+  // to be robust to exactly that.
+  const quantize = async (head: Head) => {
+    const fitted = floatNet(undefined, head);
+    const { ranges } = await calibrate(fitted.build(true), fitted, spec.inputShape, samples);
+    return floatNet(quantsFromRanges(ranges, fitted.ties), head);
+  };
+  const first = await quantize(fittedHead(features, labels, null));
+  const quantized = await quantizedPooled(first, spec.inputShape, samples);
+  const head = fittedHead(features, labels, quantized.map((q, s) => q.map((v, c) => v - features[s]![c]!)));
+  const qdq = await quantize(head);
   return {
     name: spec.name,
     qdq: qdq.build(),
-    float: floatNet(undefined, headBias).build(),
+    float: floatNet(undefined, head).build(),
     inputShape: spec.inputShape,
     classes: CLASSES,
     activations: qdq.activationList.map(({ id, shape }) => ({ id, shape })),
+    pooled: qdq.pooled!.id,
   };
 }
 
-/** Min/max of every probe over the calibration inputs (the input's range is the known input distribution). */
-async function calibrate(model: Uint8Array, net: Net, inputShape: number[]): Promise<{ ranges: Map<string, Range>; meanLogits: number[] }> {
+/**
+ * A linear classifier of `features` (one vector per sample) fitted to the labels: least squares onto one-hot targets
+ * (centered features), scaled so the logits span about [-8, 8]. Regularized against `errors` — what quantization
+ * adds to each sample's features (null: not known yet) — as if the head were trained on features carrying those
+ * errors: the expected squared error of (f + e) W adds W' E'E W, so E'E joins the normal equations (plus a small
+ * ridge that keeps them well conditioned). Directions the quantized body cannot carry get small weights, so the
+ * head's decisions are ones the int8 model can reproduce.
+ */
+function fittedHead(features: number[][], labels: number[], errors: number[][] | null): Head {
+  const n = features.length;
+  const depth = features[0]!.length;
+  const mean = new Array<number>(depth).fill(0);
+  for (const f of features) f.forEach((v, i) => (mean[i]! += v / n));
+  const centered = features.map((f) => f.map((v, i) => v - mean[i]!));
+  const gram = Array.from({ length: depth }, (_, i) => Array.from({ length: depth }, (_, j) => centered.reduce((sum, f) => sum + f[i]! * f[j]!, 0)));
+  const ridge = (RIDGE * gram.reduce((sum, row, i) => sum + row[i]!, 0)) / depth + 1e-9;
+  gram.forEach((row, i) => (row[i]! += ridge));
+  if (errors) for (const e of errors) for (let i = 0; i < depth; i++) for (let j = 0; j < depth; j++) gram[i]![j]! += e[i]! * e[j]!;
+  const targets = Array.from({ length: CLASSES }, (_, k) => labels.map((label) => (label === k ? 1 : 0) - labels.filter((l) => l === k).length / n));
+  const rows = targets.map((t) => solve(gram, Array.from({ length: depth }, (_, i) => centered.reduce((sum, f, s) => sum + f[i]! * t[s]!, 0))));
+  const prior = Array.from({ length: CLASSES }, (_, k) => labels.filter((l) => l === k).length / n);
+  const bias = rows.map((w, k) => prior[k]! - dot(w, mean));
+  const logits = (f: number[]) => rows.map((w, k) => dot(w, f) + bias[k]!);
+  const gain = 8 / Math.max(...features.map((f) => Math.max(...logits(f).map(Math.abs))));
+  return { weights: rows.flatMap((w) => w.map((v) => v * gain)), bias: bias.map((b) => b * gain) };
+}
+
+const RIDGE = 0.03;
+
+/** x with a x = b (Gaussian elimination with partial pivoting; a is small and well conditioned by the ridge). */
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r;
+    [m[col], m[pivot]] = [m[pivot]!, m[col]!];
+    for (let r = col + 1; r < n; r++) {
+      const factor = m[r]![col]! / m[col]![col]!;
+      for (let c = col; c <= n; c++) m[r]![c]! -= factor * m[col]![c]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let sum = m[r]![n]!;
+    for (let c = r + 1; c < n; c++) sum -= m[r]![c]! * x[c]!;
+    x[r] = sum / m[r]![r]!;
+  }
+  return x;
+}
+
+function dot(a: number[], b: number[]): number {
+  return a.reduce((sum, v, i) => sum + v * b[i]!, 0);
+}
+
+/** The QDQ network's pooled features (int8, dequantized) on each sample, in onnxruntime. */
+async function quantizedPooled(net: Net, inputShape: number[], samples: { input: Float32Array }[]): Promise<number[][]> {
+  const pooled = net.pooled!;
+  const q = net.quantOf(pooled.id);
+  net.b.output(`${pooled.id}_q`, 'int8', pooled.shape);
+  const session = await ort.InferenceSession.create(net.b.build(), { graphOptimizationLevel: 'basic' });
+  try {
+    const out: number[][] = [];
+    for (const { input } of samples) {
+      const data = (await session.run({ input: new ort.Tensor('float32', input, inputShape) }))[`${pooled.id}_q`]!.data as Int8Array;
+      out.push(Array.from(data, (v) => (v - q.zeroPoint) * q.scale));
+    }
+    return out;
+  } finally {
+    await session.release();
+  }
+}
+
+/** Min/max of every probe over the calibration samples (the input's range is the known input range), and the pooled features. */
+async function calibrate(model: Uint8Array, net: Net, inputShape: number[], samples: { input: Float32Array }[]): Promise<{ ranges: Map<string, Range>; pooled: number[][] }> {
   const session = await ort.InferenceSession.create(model);
   const ranges = new Map<string, Range>([['input', { min: -INPUT_RANGE, max: INPUT_RANGE }]]);
-  const meanLogits = new Array<number>(CLASSES).fill(0);
-  for (let s = 0; s < CALIBRATION_SAMPLES; s++) {
-    const results = await session.run({ input: new ort.Tensor('float32', randomInput(inputShape, 1000 + s), inputShape) });
-    (results['logits']!.data as Float32Array).forEach((v, k) => (meanLogits[k]! += v / CALIBRATION_SAMPLES));
+  const pooled: number[][] = [];
+  for (const { input } of samples) {
+    const results = await session.run({ input: new ort.Tensor('float32', input, inputShape) });
+    pooled.push(Array.from(results[net.pooled!.name]!.data as Float32Array));
     for (const probe of net.probes) {
       const data = results[probe.name]!.data as Float32Array;
       const range = ranges.get(probe.id) ?? { min: 0, max: 0 };
@@ -364,7 +519,7 @@ async function calibrate(model: Uint8Array, net: Net, inputShape: number[]): Pro
     }
   }
   await session.release();
-  return { ranges, meanLogits };
+  return { ranges, pooled };
 }
 
 /** Asymmetric int8 parameters per activation; tied activations share the union of their ranges. */
@@ -440,6 +595,29 @@ function shuffleUnit(wideBranchFirst: boolean): Body {
     }
     const shuffled = net.shuffle(net.concat([left, right]), 2);
     return net.conv(shuffled, { out: 32, relu: true });
+  };
+}
+
+/**
+ * ShuffleNet v1 (3 groups): a stride-1 unit — 1x1 grouped conv + ReLU -> channel shuffle -> 3x3 depthwise -> 1x1
+ * grouped conv, residual Add, ReLU — then a stride-2 unit whose 3x3 depthwise has stride 2 and whose shortcut is a
+ * 3x3/2 average pool, concatenated with the branch. The unit's final ReLU (after Add, after Concat) is the paper's;
+ * after the Concat it is applied to the branch alone, the same values (the pooled shortcut of a ReLU output is
+ * already non-negative), which lets the branch write its slice of the concatenation. `shuffle: false` is the same
+ * network without the two shuffles: the baseline of "the shuffle costs nothing".
+ */
+function shuffleNetV1(shuffle: boolean): Body {
+  const groups = 3;
+  return (net, x) => {
+    const stem = net.conv(x, { out: 24, kernel: [3, 3], relu: true });
+    const branch = (input: Activation, out: number, stride: number, relu: boolean) => {
+      const squeezed = net.conv(input, { out: 12, groups, relu: true });
+      const mixed = shuffle ? net.shuffle(squeezed, groups) : squeezed;
+      const spatial = net.conv(mixed, { out: 12, kernel: [3, 3], stride, pads: [1, 1, 1, 1], groups: 12 });
+      return net.conv(spatial, { out, groups, relu });
+    };
+    const unit1 = net.add(branch(stem, 24, 1, false), stem, true);
+    return net.concat([net.avgPool(unit1, 3, 2, 1), branch(unit1, 24, 2, true)]);
   };
 }
 
@@ -522,6 +700,8 @@ export const MODEL_SPECS = {
   depthwiseSeparable: { name: 'depthwise_separable', inputShape: [1, 3, 16, 16], body: depthwiseSeparable, seed: 2 },
   shuffle: { name: 'shuffle_unit', inputShape: [1, 4, 12, 12], body: shuffleUnit(true), seed: 3 },
   shuffleExportOrder: { name: 'shuffle_unit_export_order', inputShape: [1, 4, 12, 12], body: shuffleUnit(false), seed: 3 },
+  shuffleNetV1: { name: 'shufflenet_v1', inputShape: [1, 4, 10, 10], body: shuffleNetV1(true), seed: 10 },
+  shuffleNetV1Unshuffled: { name: 'shufflenet_v1_unshuffled', inputShape: [1, 4, 10, 10], body: shuffleNetV1(false), seed: 10 },
   factorized: { name: 'factorized_1d', inputShape: [1, 4, 12, 12], body: factorized, seed: 4 },
   bottleneck: { name: 'bottleneck', inputShape: [1, 4, 14, 14], body: bottleneck, seed: 5 },
   crelu: { name: 'crelu', inputShape: [1, 3, 12, 12], body: crelu, seed: 6 },

@@ -36,6 +36,24 @@ export async function runLogits(model: Uint8Array, inputs: Float32Array[], shape
   }
 }
 
+/**
+ * The model's int8 activation `${id}_q` for each input, end to end (the model as it is, only that tensor made an
+ * output as well), in ONNX's layout.
+ */
+export async function runActivation(model: TechniqueModel, id: string, inputs: Float32Array[]): Promise<Int8Array[]> {
+  const decoded = onnx.ModelProto.decode(model.qdq);
+  const shape = model.activations.find((a) => a.id === id)!.shape;
+  decoded.graph!.output!.push(int8Value(`${id}_q`, shape));
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(decoded).finish(), ORACLE_OPTIONS);
+  try {
+    const results: Int8Array[] = [];
+    for (const input of inputs) results.push((await session.run({ input: new ort.Tensor('float32', input, model.inputShape) }))[`${id}_q`]!.data as Int8Array);
+    return results;
+  } finally {
+    await session.release();
+  }
+}
+
 /** Per activation id: the largest |onnxruntime - reference| of its int8 values when both layers get the same input. */
 export async function layerwiseDifferences(model: TechniqueModel, graph: Graph, inputs: Float32Array[], reference: (input: Float32Array) => Map<string, TensorData>): Promise<Map<string, number>> {
   const present = model.activations.filter((a) => graph.tensors.has(`${a.id}_q`));
@@ -70,21 +88,24 @@ function cutAtActivations(qdq: Uint8Array, activations: { id: string; shape: num
   for (const node of graph.node ?? []) {
     if (node.opType === 'DequantizeLinear' && ids.has(node.input![0]!)) node.input![0] = `${node.input![0]}_in`;
   }
-  const int8 = (name: string, shape: number[]) =>
-    onnx.ValueInfoProto.create({
-      name,
-      type: onnx.TypeProto.create({
-        tensorType: onnx.TypeProto.Tensor.create({
-          elemType: OnnxDataType.INT8,
-          shape: onnx.TensorShapeProto.create({ dim: shape.map((d) => onnx.TensorShapeProto.Dimension.create({ dimValue: d })) }),
-        }),
-      }),
-    });
+  const int8 = int8Value;
   for (const a of activations) {
     graph.input!.push(int8(`${a.id}_q_in`, a.shape));
     graph.output!.push(int8(`${a.id}_q`, a.shape));
   }
   return onnx.ModelProto.encode(model).finish();
+}
+
+function int8Value(name: string, shape: number[]): onnx.ValueInfoProto {
+  return onnx.ValueInfoProto.create({
+    name,
+    type: onnx.TypeProto.create({
+      tensorType: onnx.TypeProto.Tensor.create({
+        elemType: OnnxDataType.INT8,
+        shape: onnx.TensorShapeProto.create({ dim: shape.map((d) => onnx.TensorShapeProto.Dimension.create({ dimValue: d })) }),
+      }),
+    }),
+  });
 }
 
 /** An IR activation in ONNX's NCHW order (the IR holds 4-D activations NHWC unless its shape says otherwise). */

@@ -2,9 +2,19 @@
  * The compression techniques of issue 6 on models the tests build (test/compression/models.ts): for each, the QDQ model
  * goes through importOnnx -> optimizeGraph -> generated C on the host, and
  * - the C is bit-exact with the reference interpreter on the imported (unoptimized) graph;
- * - every layer is within 1 LSB of onnxruntime given the same input (models cut at every activation, oracle.ts), and
- *   the end-to-end difference of the logits is reported;
- * - top-1 agrees with the float model run in onnxruntime on random inputs (most samples; rates reported);
+ * - every layer is within 1 LSB of onnxruntime given the same input (models cut at every activation, oracle.ts);
+ * - end to end, the pooled features (the body's output: everything but the classifier) are within 1 LSB of
+ *   onnxruntime's on every sample, and the logits differ from onnxruntime's by no more than that difference
+ *   carried through the classifier head, plus the head's own rounding: for class k,
+ *   |ours_k - theirs_k| <= 1 + sum_c |w_kc| S_w,k S_pool / S_logit |ours_pool_c - theirs_pool_c|.
+ *   Within 1 LSB end to end does not hold by construction: every layer rounds the same real value the two ways
+ *   (TFLite's Q31 requantization, onnxruntime's float32), each layer may pass a 1-LSB difference on with its gain,
+ *   and a classifier head that separates classes has a gain of several logit LSB per LSB of a pooled feature (its
+ *   class signal spans few pooled-feature LSB). The measured numbers (pooled and logits, max and share within 1)
+ *   and the head's gain are reported;
+ * - top-1 agrees with the float model run in onnxruntime on the random inputs (seeded samples of the models' 10-class
+ *   input distribution, models.ts; the float model's accuracy on their classes is reported): on every input where
+ *   the float model is not at a near tie (CLEAR_MARGIN), and on at least 95 % of all;
  * - the technique's own promise holds: no copy for concatenations, one kernel for C.ReLU, fewer MACs for pruning,
  *   fewer weight bytes for sparsity, no im2col for factorized kernels.
  * One host program per model (plus one for each "with and without" comparison that needs run-time outputs).
@@ -16,8 +26,8 @@ import { importOnnx } from '../../src/frontend/onnx/index.js';
 import type { Conv2DNode, Graph, TensorData } from '../../src/ir/types.js';
 import { optimizeGraph, type OptimizeOptions, type OptimizeResult } from '../../src/passes/index.js';
 import { runReference } from '../../src/reference/interpreter.js';
-import { buildModel, MODEL_SPECS, randomInput, type TechniqueModel } from './models.js';
-import { argmax, layerwiseDifferences, runLogits } from './oracle.js';
+import { buildModel, MODEL_SPECS, randomSample, type TechniqueModel } from './models.js';
+import { argmax, layerwiseDifferences, runActivation, runLogits } from './oracle.js';
 
 const SAMPLES = 64;
 /** Samples for the layer-by-layer oracle (one onnxruntime run and one reference run with intermediates each). */
@@ -37,8 +47,21 @@ interface Evaluation {
   reference: number[][];
   layerwise: Map<string, number>;
   endToEnd: { max: number; withinOne: number };
-  top1: { agreement: number; classes: number };
+  /** Pooled features, end to end: the largest difference from onnxruntime's. */
+  pooled: { max: number };
+  /** Per sample and class: how far the logit difference stays under its bound (bound - |difference|; >= 0 holds). */
+  headroom: number[];
+  /** Logit LSB per LSB of a pooled feature, summed over the features: the largest over the classes. */
+  headGain: number;
+  top1: { agreement: number; classes: number; accuracy: number; disagreements: { sample: number; margin: number }[] };
 }
+
+/**
+ * Top-1 must agree wherever the float model's two best logits are at least this far apart, in LSB of the int8
+ * logits (1/16 of their range): closer than that, the float model is at a tie that the int8 model's own rounding
+ * (measured: up to about 7 LSB of logit error on a sample) may break either way.
+ */
+const CLEAR_MARGIN = 16;
 
 const summary: string[] = [];
 afterAll(() => {
@@ -64,14 +87,28 @@ async function evaluate(key: ModelKey, options: { passes?: OptimizeOptions; code
   expect(graph.unsupported).toEqual([]);
   const optimized = optimizeGraph(graph, options.passes);
   const library = generateLibrary(optimized.graph, { modelHash: HASH, ...options.codegen });
-  const inputs = Array.from({ length: SAMPLES }, (_, s) => randomInput(model.inputShape, s));
+  const samples = Array.from({ length: SAMPLES }, (_, s) => randomSample(model.inputShape, s));
+  const inputs = samples.map((sample) => sample.input);
   const host = await hostOutputs(optimized.graph, library, inputs);
-  const reference = inputs.map((input) => ints(runReference(graph, [input]).outputs[0]!));
+  const runs = inputs.map((input) => runReference(graph, [input], { keepIntermediates: true }));
+  const reference = runs.map((run) => ints(run.outputs[0]!));
   const layerwise = await layerwiseDifferences(model, graph, inputs.slice(0, LAYER_SAMPLES), (input) => runReference(graph, [input], { keepIntermediates: true }).intermediates!);
   const quantized = await runLogits(model.qdq, inputs, model.inputShape);
   const float = await runLogits(model.float, inputs, model.inputShape, {});
   const diffs = quantized.flatMap((logits, s) => logits.map((v, k) => Math.abs(v - reference[s]![k]!)));
   const predicted = float.map(argmax);
+  // The pooled features end to end ([1, C, 1, 1]: the same order in both layouts), and the head that reads them.
+  const theirPooled = await runActivation(model, model.pooled, inputs);
+  const pooledDiffs = runs.map((run, s) => ints(run.intermediates!.get(`${model.pooled}_q`)!).map((v, c) => Math.abs(v - theirPooled[s]![c]!)));
+  const gains = headGains(graph);
+  const logitQuant = graph.tensors.get(graph.outputs[0]!.tensor)!.quant!;
+  const floatMargin = (logits: number[]) => {
+    const [best, second] = [...logits].sort((a, b) => b - a);
+    return (best! - second!) / logitQuant.scale[0]!;
+  };
+  const headroom = pooledDiffs.flatMap((pooled, s) =>
+    gains.map((row, k) => 1 + row.reduce((sum, g, c) => sum + g * pooled[c]!, 0) + 1e-9 - Math.abs(quantized[s]![k]! - reference[s]![k]!)),
+  );
   const evaluation: Evaluation = {
     model,
     graph,
@@ -82,14 +119,44 @@ async function evaluate(key: ModelKey, options: { passes?: OptimizeOptions; code
     reference,
     layerwise,
     endToEnd: { max: Math.max(...diffs), withinOne: diffs.filter((d) => d <= 1).length / diffs.length },
-    top1: { agreement: host.filter((logits, s) => argmax(logits) === predicted[s]).length / SAMPLES, classes: new Set(predicted).size },
+    pooled: { max: Math.max(...pooledDiffs.flat()) },
+    headroom,
+    headGain: Math.max(...gains.map((row) => row.reduce((a, b) => a + b, 0))),
+    top1: {
+      agreement: host.filter((logits, s) => argmax(logits) === predicted[s]).length / SAMPLES,
+      classes: new Set(predicted).size,
+      accuracy: predicted.filter((k, s) => k === samples[s]!.label).length / SAMPLES,
+      disagreements: host.flatMap((logits, s) => (argmax(logits) === predicted[s] ? [] : [{ sample: s, margin: floatMargin(float[s]!) }])),
+    },
   };
   summary.push(
     `  ${model.name.padEnd(26)} layers within 1 LSB of onnxruntime: ${[...layerwise.values()].every((d) => d <= 1) ? 'all' : 'NO'} (${layerwise.size} activations); ` +
-      `logits vs onnxruntime: max ${evaluation.endToEnd.max} LSB, ${(100 * evaluation.endToEnd.withinOne).toFixed(1)} % within 1; ` +
-      `top-1 vs float: ${(100 * evaluation.top1.agreement).toFixed(1)} % (${evaluation.top1.classes} classes); arena ${library.plan.arenaBytes} B, constants ${library.constantBytes} B`,
+      `end to end vs onnxruntime: pooled features max ${evaluation.pooled.max} LSB, logits max ${evaluation.endToEnd.max} LSB (${(100 * evaluation.endToEnd.withinOne).toFixed(1)} % within 1; ` +
+      `head gain ${evaluation.headGain.toFixed(1)} logit LSB per pooled LSB); ` +
+      `top-1 vs float: ${(100 * evaluation.top1.agreement).toFixed(1)} % (${evaluation.top1.classes} classes; float model right on ${(100 * evaluation.top1.accuracy).toFixed(1)} %` +
+      `${evaluation.top1.disagreements.map((d) => `; sample ${d.sample} differs at a float margin of ${d.margin.toFixed(1)} LSB`).join('')}); ` +
+      `arena ${library.plan.arenaBytes} B, constants ${library.constantBytes} B`,
   );
   return evaluation;
+}
+
+/**
+ * The classifier's sensitivity to its input: per class k and pooled feature c, |w_kc| S_w,k S_pool / S_logit (the
+ * logit LSB that one LSB of feature c moves). The graph's one FullyConnected is the head.
+ */
+function headGains(graph: Graph): number[][] {
+  const heads = graph.nodes.filter((n) => n.op === 'FullyConnected');
+  expect(heads).toHaveLength(1);
+  const head = heads[0]!;
+  const weights = graph.tensors.get(head.inputs[1]!)!;
+  const pooledScale = graph.tensors.get(head.inputs[0]!)!.quant!.scale[0]!;
+  const logitScale = graph.tensors.get(head.outputs[0]!)!.quant!.scale[0]!;
+  const [classes, depth] = weights.shape as [number, number];
+  const values = weights.data as Int8Array;
+  return Array.from({ length: classes }, (_, k) => {
+    const scale = weights.quant!.scale.length === 1 ? weights.quant!.scale[0]! : weights.quant!.scale[k]!;
+    return Array.from({ length: depth }, (_, c) => (Math.abs(values[k * depth + c]!) * scale * pooledScale) / logitScale);
+  });
 }
 
 /** What every technique must satisfy. */
@@ -97,9 +164,12 @@ function expectCorrect(e: Evaluation): void {
   expect(e.host, 'generated C == reference interpreter, bit for bit').toEqual(e.reference);
   expect(e.layerwise.size).toBeGreaterThan(2);
   for (const [id, diff] of e.layerwise) expect(diff, `activation ${id}: onnxruntime vs reference given the same input`).toBeLessThanOrEqual(1);
-  expect(e.endToEnd.withinOne, 'logits within 1 LSB of onnxruntime (end to end)').toBeGreaterThanOrEqual(0.9);
-  expect(e.top1.classes, 'the float model predicts several classes on these inputs').toBeGreaterThanOrEqual(3);
-  expect(e.top1.agreement, 'top-1 agreement with the float model').toBeGreaterThanOrEqual(0.85);
+  expect(e.pooled.max, 'end to end: the pooled features (everything before the classifier) within 1 LSB of onnxruntime').toBeLessThanOrEqual(1);
+  const worst = Math.min(...e.headroom);
+  expect(worst, 'end to end: logits within 1 LSB of onnxruntime plus the pooled features\' difference carried by the head').toBeGreaterThanOrEqual(0);
+  expect(e.top1.classes, 'the float model predicts several classes on these inputs').toBeGreaterThanOrEqual(5);
+  for (const d of e.top1.disagreements) expect(d.margin, `sample ${d.sample}: top-1 differs from the float model's, which is not at a near tie`).toBeLessThan(CLEAR_MARGIN);
+  expect(e.top1.agreement, 'top-1 agreement with the float model').toBeGreaterThanOrEqual(0.95);
 }
 
 function layersOf(e: Evaluation, op: string) {
@@ -148,6 +218,26 @@ describe('compression techniques on QDQ models built by the tests', () => {
     const copying = arenaWith(e, { zeroCopyConcat: false });
     summary.push(`    shuffle unit, exporter order: arena ${e.library.plan.arenaBytes} B (one input in place), ${copying} B copying both`);
     expect(e.library.plan.arenaBytes).toBeLessThanOrEqual(copying);
+  });
+
+  it('ShuffleNet v1 (grouped 1x1 -> shuffle -> depthwise -> grouped 1x1; residual Add and stride-2 Concat): the shuffles folded into the grouped convolutions\' store order, the arena no larger than without shuffles', async () => {
+    const e = await evaluate('shuffleNetV1');
+    expectCorrect(e);
+    expect(e.graph.nodes.filter((n) => n.op === 'Transpose' && n.attrs.perm.length === 5), 'the imported graph has both shuffles').toHaveLength(2);
+    // Left: the input's NCHW -> NHWC and the flatten.
+    expect(e.optimized.graph.nodes.filter((n) => n.op === 'Transpose' || n.op === 'Reshape').map((n) => n.op)).toEqual(['Transpose', 'Reshape']);
+    const stored = e.optimized.graph.nodes.filter((n): n is Conv2DNode => n.op === 'Conv2D' && n.attrs.outputPositions !== undefined);
+    expect(stored.map((n) => n.attrs.groups)).toEqual([3, 3]);
+    const source = e.library.files.get('tinyedge_shufflenet_v1.c')!;
+    expect(source.match(/channel shuffle folded into the store order \(group step 1, channel step 3\)/g)).toHaveLength(2);
+    expect(layersOf(e, 'Concat').map((l) => l.function), 'the stride-2 concat written in place').toEqual([null]);
+    // The same network without the shuffles (same weights, same calibration draw): the shuffle adds no byte.
+    const twin = await buildModel(MODEL_SPECS.shuffleNetV1Unshuffled);
+    const twinGraph = optimizeGraph(importOnnx(twin.qdq, `${twin.name}.onnx`)).graph;
+    const twinArena = generateLibrary(twinGraph, { modelHash: HASH }).plan.arenaBytes;
+    summary.push(`    ShuffleNet v1: arena ${e.library.plan.arenaBytes} B with both shuffles folded, ${twinArena} B for the same network without shuffles`);
+    expect(e.library.plan.arenaBytes).toBeLessThanOrEqual(twinArena);
+    expect(twinGraph.nodes.map((n) => n.op)).toEqual(e.optimized.graph.nodes.map((n) => n.op));
   });
 
   it('factorized 3x1 / 1x3 convolutions with dilation (ERFNet non-bottleneck-1D) read their taps in place', async () => {
