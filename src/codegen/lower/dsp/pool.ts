@@ -68,6 +68,8 @@ export function lowerAveragePoolDsp(graph: Graph, node: Pool2DNode): KernelCall 
     },
     inputs: [node.inputs[0]!],
     outputs: [node.outputs[0]!],
+    // The output pixel stride is an argument of the shared function: the layer may write a concatenation's slice.
+    stridedOutput: true,
     shared: [sharedAveragePool(form)],
     constants: [
       {
