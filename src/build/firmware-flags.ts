@@ -10,10 +10,26 @@ export function architectureFlags(target: Target): string[] {
   return [...flags, `-mfpu=${fpu}`, '-mfloat-abi=hard'];
 }
 
-export function compilerFlags(target: Target, includeDirectories: string[]): string[] {
+/**
+ * How each part of the firmware is optimised. The model library runs the inferences: -O2, for speed, compiled as it
+ * is. The harness around it (start-up, console, the two device protocols) runs between inferences and counts in the
+ * firmware's code size like TFLite-Micro's interpreter does: -Os; no loops turned into calls of newlib's
+ * memset/strlen, which cost more flash than the loops; and link-time optimisation, which sees that the model's
+ * description (mlperf_model in main.c) is constant and drops the code for other kinds of model. The objects keep
+ * their machine code too (fat), so the size check before the link can read them. The link finishes compiling the
+ * harness, so it runs with the harness's flags.
+ */
+export type CodeRole = 'model' | 'harness';
+
+const ROLE_FLAGS: Record<CodeRole, string[]> = {
+  model: ['-O2'],
+  harness: ['-Os', '-fno-tree-loop-distribute-patterns', '-flto', '-flto-partition=one', '-ffat-lto-objects'],
+};
+
+export function compilerFlags(target: Target, includeDirectories: string[], role: CodeRole = 'model'): string[] {
   return [
     ...architectureFlags(target),
-    '-O2',
+    ...ROLE_FLAGS[role],
     '-g',
     '-std=gnu11',
     '-ffunction-sections',

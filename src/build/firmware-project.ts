@@ -49,7 +49,10 @@ export interface FirmwareProject {
   /** C sources relative to dir: the harness's, then the model library's. */
   harnessSources: string[];
   modelSources: string[];
+  /** Compiler flags of the model library's sources... */
   cflags: string[];
+  /** ...and of the harness's and the link: the same but for the optimisation (firmware-flags.ts, CodeRole). */
+  harnessCflags: string[];
   ldflags: string[];
   linkerScript: string;
 }
@@ -83,7 +86,15 @@ function render(template: string, view: object): string {
 /** Linker region attributes: code runs from flash, data lives in RAM. */
 const attributes = (kind: 'flash' | 'ram') => (kind === 'flash' ? 'rx' : 'rwx');
 
-function templateView(options: ProjectOptions, template: string, cflags: string[], ldflags: string[], sources: string[]) {
+interface BuildCommands {
+  cflags: string[];
+  harnessCflags: string[];
+  ldflags: string[];
+  harnessSources: string[];
+  modelSources: string[];
+}
+
+function templateView(options: ProjectOptions, template: string, commands: BuildCommands) {
   const { target, model } = options;
   const hex = (v: number) => `0x${v.toString(16).toUpperCase().padStart(8, '0')}`;
   return {
@@ -116,9 +127,11 @@ function templateView(options: ProjectOptions, template: string, cflags: string[
     outputs: model.outputBytes.map((bytes, index) => ({ index, bytes })),
     layerCount: model.layerCount,
     mlperf: mlperfView(model),
-    cflags: cflags.join(' '),
-    ldflags: ldflags.join(' '),
-    sources,
+    cflags: commands.cflags.join(' '),
+    harnessCflags: commands.harnessCflags.join(' '),
+    ldflags: commands.ldflags.join(' '),
+    harnessSources: commands.harnessSources,
+    modelSources: commands.modelSources,
   };
 }
 
@@ -136,17 +149,18 @@ export function renderFirmwareProject(options: ProjectOptions): FirmwareProject 
     .map((f) => path.posix.join(modelDir, f.relative.split(path.sep).join('/')));
   const boardFiles = boardSourceFiles(target);
   const harnessSources = [...COMMON_GENERATED, ...COMMON_STATIC, ...boardFiles].filter((f) => f.endsWith('.c'));
-  const cflags = compilerFlags(target, ['.', modelDir]);
+  const cflags = compilerFlags(target, ['.', modelDir], 'model');
+  const harnessCflags = compilerFlags(target, ['.', modelDir], 'harness');
   const linkerScript = 'linker.ld';
   const ldflags = linkerFlags(linkerScript, 'firmware.map');
-  const sources = [...harnessSources, ...modelSources];
+  const commands: BuildCommands = { cflags, harnessCflags, ldflags, harnessSources, modelSources };
 
   for (const file of [...COMMON_STATIC, ...boardFiles]) {
     copyFileSync(path.join(FIRMWARE_TEMPLATES, file), path.join(outDir, file));
   }
   for (const file of [...COMMON_GENERATED, linkerScript, 'Makefile']) {
     const template = `${file}.hbs`;
-    writeFileSync(path.join(outDir, file), render(template, templateView(options, template, cflags, ldflags, sources)));
+    writeFileSync(path.join(outDir, file), render(template, templateView(options, template, commands)));
   }
-  return { dir: outDir, harnessSources, modelSources, cflags, ldflags, linkerScript };
+  return { dir: outDir, harnessSources, modelSources, cflags, harnessCflags, ldflags, linkerScript };
 }

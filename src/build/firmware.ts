@@ -134,9 +134,11 @@ export async function buildFirmware(options: BuildFirmwareOptions): Promise<Firm
   const objectOf = (source: string) => path.join('build', source.replace(/\.c$/, '.o'));
   let done = 0;
   for (const source of sources) mkdirSync(path.dirname(path.join(outDir, objectOf(source))), { recursive: true });
+  const harness = new Set(project.harnessSources);
   await inParallel(sources, 2, async (source) => {
+    const cflags = harness.has(source) ? project.harnessCflags : project.cflags;
     try {
-      await execa(toolchain.gcc, [...project.cflags, '-c', source, '-o', objectOf(source)], { cwd: outDir });
+      await execa(toolchain.gcc, [...cflags, '-c', source, '-o', objectOf(source)], { cwd: outDir });
     } catch (error) {
       throw new BuildError(`compiling ${source} for ${target.name} failed:`, compilerOutput(error));
     }
@@ -155,7 +157,7 @@ export async function buildFirmware(options: BuildFirmwareOptions): Promise<Firm
   const elf = path.join(outDir, 'firmware.elf');
   const objects = sources.map(objectOf);
   try {
-    await execa(toolchain.gcc, [...project.cflags, ...objects, ...project.ldflags, '-o', elf], { cwd: outDir });
+    await execa(toolchain.gcc, [...project.harnessCflags, ...objects, ...project.ldflags, '-o', elf], { cwd: outDir });
   } catch (error) {
     throw new BuildError(`linking the firmware for ${target.name} failed:`, compilerOutput(error));
   }

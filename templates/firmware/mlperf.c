@@ -13,7 +13,8 @@
 /* How much of an unknown command or a bad digit an error line quotes. */
 #define QUOTE_BYTES 24u
 
-static const mlperf_model_t *model;
+/* Why infer cannot run, or NULL (mlperf_init). The model itself is main.c's constant mlperf_model. */
+static const char *unusable;
 
 static char command[MLPERF_COMMAND_BYTES + 1u];
 static uint32_t command_length;
@@ -24,8 +25,8 @@ static uint32_t db_loaded;
 static int have_results;
 static float anomaly_score; /* of the last inference, so a later db cannot change it */
 
-void mlperf_init(const mlperf_model_t *description) {
-  model = description;
+void mlperf_init(const char *why_unusable) {
+  unusable = why_unusable;
 }
 
 /* ---- output ---------------------------------------------------------------------------------------------------- */
@@ -41,10 +42,18 @@ static void say_line(const char *text) {
   say("\r\n");
 }
 
-static void say_u64(uint64_t value) {
+/* `before`, then the number in decimal. */
+static void say_number(const char *before, uint64_t value) {
   char digits[FORMAT_TEXT_BYTES];
   format_u64(digits, value);
+  say(before);
   say(digits);
+}
+
+/* Most lines with a number are text, the number, text. */
+static void say_number_line(const char *before, uint64_t value, const char *after) {
+  say_number(before, value);
+  say_line(after);
 }
 
 static void say_real(float value) {
@@ -92,31 +101,34 @@ static int8_t quantize(float value, mlperf_quant_t quant) {
 }
 
 static uint32_t db_capacity(void) {
-  return model->input_kind == MLPERF_INPUT_FLOAT32 ? model->input_bytes * 4u : model->input_bytes;
+  return mlperf_model.input_kind == MLPERF_INPUT_FLOAT32 ? mlperf_model.input_bytes * 4u : mlperf_model.input_bytes;
 }
 
 /* Bytes go where the model reads them at once, converted, except float values: infer quantizes those. */
 static void db_store(uint32_t position, uint8_t byte) {
-  switch (model->input_kind) {
+  switch (mlperf_model.input_kind) {
     case MLPERF_INPUT_UINT8:
-      model->input[position] = (int8_t)((int32_t)byte - 128);
+      mlperf_model.input[position] = (int8_t)((int32_t)byte - 128);
       break;
     case MLPERF_INPUT_FLOAT32:
-      ((uint8_t *)model->float_input)[position] = byte; /* little-endian like every Cortex-M build here */
+      ((uint8_t *)mlperf_model.float_input)[position] = byte; /* little-endian like every Cortex-M build here */
       break;
     default:
-      model->input[position] = (int8_t)byte;
+      mlperf_model.input[position] = (int8_t)byte;
       break;
   }
 }
 
 static void load_input(void) {
-  if (model->input_kind != MLPERF_INPUT_FLOAT32) return;
-  for (uint32_t i = 0; i < model->input_bytes; i++) model->input[i] = quantize(model->float_input[i], model->input_quant);
+  if (mlperf_model.input_kind != MLPERF_INPUT_FLOAT32) return;
+  for (uint32_t i = 0; i < mlperf_model.input_bytes; i++) {
+    mlperf_model.input[i] = quantize(mlperf_model.float_input[i], mlperf_model.input_quant);
+  }
 }
 
 /* Mean squared error between the reconstruction and what the host sent (or its dequantized bytes). */
 static float mean_squared_error(void) {
+  const mlperf_model_t *model = &mlperf_model;
   const uint32_t count = model->input_bytes < model->output_bytes ? model->input_bytes : model->output_bytes;
   float sum = 0.0f;
   for (uint32_t i = 0; i < count; i++) {
@@ -130,8 +142,8 @@ static float mean_squared_error(void) {
 
 static int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
+  c |= 0x20; /* 'A'..'F' to 'a'..'f' */
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
 
@@ -149,7 +161,7 @@ static void command_name(char *const *tokens, uint32_t count) {
   (void)tokens;
   (void)count;
   say("m-name-dut-[");
-  say(model->name);
+  say(mlperf_model.name);
   say_line("]");
 }
 
@@ -157,19 +169,17 @@ static void command_profile(char *const *tokens, uint32_t count) {
   (void)tokens;
   (void)count;
   say("m-profile-[");
-  say(model->profile);
+  say(mlperf_model.profile);
   say_line("]");
   say("m-model-[");
-  say(model->model);
+  say(mlperf_model.model);
   say_line("]");
 }
 
 static void command_timestamp(char *const *tokens, uint32_t count) {
   (void)tokens;
   (void)count;
-  say("m-lap-us-");
-  say_u64(uptime_us());
-  say_line("");
+  say_number_line("m-lap-us-", uptime_us(), "");
 }
 
 static void command_db_load(char *const *tokens, uint32_t count) {
@@ -183,22 +193,17 @@ static void command_db_load(char *const *tokens, uint32_t count) {
     return;
   }
   if (bytes > db_capacity()) {
-    say("e-[db load of ");
-    say_u64(bytes);
-    say(" bytes does not fit the input buffer of ");
-    say_u64(db_capacity());
-    say_line(" bytes]");
+    say_number("e-[db load of ", bytes);
+    say_number_line(" bytes does not fit the input buffer of ", db_capacity(), " bytes]");
     return;
   }
-  if (model->input_kind == MLPERF_INPUT_FLOAT32 && bytes % 4u != 0u) {
+  if (mlperf_model.input_kind == MLPERF_INPUT_FLOAT32 && bytes % 4u != 0u) {
     say_error("db load of float32 values needs a multiple of 4 bytes");
     return;
   }
   db_expected = bytes;
   db_loaded = 0;
-  say("m-[Expecting ");
-  say_u64(bytes);
-  say_line(" bytes]");
+  say_number_line("m-[Expecting ", bytes, " bytes]");
 }
 
 static void command_db_bytes(const char *hex) {
@@ -244,12 +249,12 @@ static void command_db(char *const *tokens, uint32_t count) {
 
 static void print_results(void) {
   say("m-results-[");
-  if (model->result_kind == MLPERF_RESULT_ANOMALY) {
+  if (mlperf_model.result_kind == MLPERF_RESULT_ANOMALY) {
     say_real(anomaly_score);
   } else {
-    for (uint32_t i = 0; i < model->output_bytes; i++) {
+    for (uint32_t i = 0; i < mlperf_model.output_bytes; i++) {
       if (i) say(",");
-      say_real(dequantize(model->output[i], model->output_quant));
+      say_real(dequantize(mlperf_model.output[i], mlperf_model.output_quant));
     }
   }
   say_line("]");
@@ -264,7 +269,7 @@ static void keep_time(uint32_t layer, int end) {
 
 static int run_model(uint32_t times) {
   for (uint32_t i = 0; i < times; i++) {
-    if (model->run() != 0) return 0;
+    if (mlperf_model.run() != 0) return 0;
     uptime_sample();
   }
   return 1;
@@ -285,42 +290,34 @@ static void command_infer(char *const *tokens, uint32_t count) {
     say_error("infer N W needs a decimal W >= 0");
     return;
   }
-  if (model->unusable) {
-    say_error(model->unusable);
+  if (unusable) {
+    say_error(unusable);
     return;
   }
   load_input();
   have_results = 0;
-  say("m-warmup-start-");
-  say_u64(warmups);
-  say_line("");
-  model->set_layer_hook(keep_time);
+  say_number_line("m-warmup-start-", warmups, "");
+  mlperf_model.set_layer_hook(keep_time);
   int ok = run_model(warmups);
   uint64_t started = 0;
   uint64_t finished = 0;
   if (ok) {
     say_line("m-warmup-done");
-    say("m-infer-start-");
-    say_u64(runs);
-    say_line("");
+    say_number_line("m-infer-start-", runs, "");
     /* Both laps are printed after the timed runs, so no console output falls between them. */
-    started = uptime_us();
+    started = uptime_units();
     ok = run_model(runs);
-    finished = uptime_us();
+    finished = uptime_units();
   }
-  model->set_layer_hook(model->profiling_hook);
+  mlperf_model.set_layer_hook(mlperf_model.profiling_hook);
   if (!ok) {
     say_error("the model returned an error");
     return;
   }
-  say("m-lap-us-");
-  say_u64(started);
-  say_line("");
-  say("m-lap-us-");
-  say_u64(finished);
-  say_line("");
+  say_number_line("m-lap-us-", uptime_to_us(started), "");
+  say_number_line("m-lap-us-", uptime_to_us(finished), "");
   say_line("m-infer-done");
-  if (model->result_kind == MLPERF_RESULT_ANOMALY) anomaly_score = mean_squared_error();
+  if (mlperf_model.result_kind == MLPERF_RESULT_ANOMALY) anomaly_score = mean_squared_error();
   have_results = 1;
   print_results();
 }
@@ -399,9 +396,7 @@ void mlperf_cancel(void) {
 void mlperf_take(uint8_t byte) {
   if (byte == (uint8_t)MLPERF_TERMINATOR) {
     if (command_overlong) {
-      say("e-[command longer than ");
-      say_u64(MLPERF_COMMAND_BYTES);
-      say_line(" characters]");
+      say_number_line("e-[command longer than ", MLPERF_COMMAND_BYTES, " characters]");
       say_line("m-ready");
     } else {
       command[command_length] = 0;

@@ -32,7 +32,7 @@ typedef struct {
   int32_t zero_point;
 } mlperf_quant_t;
 
-/* Everything the protocol needs from the firmware around it (main.c fills it in at boot). */
+/* Everything the protocol needs from the firmware around it: main.c defines it (mlperf_model below). */
 typedef struct {
   const char *name;    /* after m-name-dut-: the vendor */
   const char *profile; /* after m-profile- */
@@ -47,14 +47,16 @@ typedef struct {
   float *float_input;
   mlperf_quant_t input_quant;  /* {1, 0} when the library does not state it */
   mlperf_quant_t output_quant;
-  /* NULL when the model can run; otherwise why not (printed in e-[...]). */
-  const char *unusable;
   int (*run)(void); /* one inference from input to output; 0 on success */
   void (*set_layer_hook)(void (*hook)(uint32_t layer, int end));
   void (*profiling_hook)(uint32_t layer, int end); /* the framed protocol's hook, put back after an inference */
 } mlperf_model_t;
 
-void mlperf_init(const mlperf_model_t *model);
+/* The firmware's model, defined in main.c. */
+extern const mlperf_model_t mlperf_model;
+
+/* At boot: `unusable` is NULL when the model can run, otherwise why not (infer answers it in e-[...]). */
+void mlperf_init(const char *unusable);
 /* A byte of a text command; the command runs when its '%' arrives. Bytes other than printable ASCII cancel it. */
 void mlperf_take(uint8_t byte);
 /* A framed message begins: forget any partly received text command. */

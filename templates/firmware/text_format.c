@@ -1,10 +1,6 @@
 /* Decimal text for the MLPerf protocol: see text_format.h. */
 #include "text_format.h"
 
-static const uint32_t POWERS_OF_TEN[FORMAT_MAX_DECIMALS + 1u] = {
-    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u,
-};
-
 static uint32_t copy_text(char *out, const char *text) {
   uint32_t length = 0;
   while (text[length]) {
@@ -15,17 +11,32 @@ static uint32_t copy_text(char *out, const char *text) {
   return length;
 }
 
+uint64_t divide_u64(uint64_t dividend, uint32_t divisor, uint32_t *remainder) {
+  uint32_t high = (uint32_t)(dividend >> 32);
+  uint32_t low = (uint32_t)dividend;
+  uint32_t rest = 0;
+  /* Shift the dividend into `rest` a bit at a time; the freed low bits collect the quotient. */
+  for (uint32_t bit = 0; bit < 64u; bit++) {
+    const uint32_t carry = rest >> 31;
+    rest = (rest << 1) | (high >> 31);
+    high = (high << 1) | (low >> 31);
+    low <<= 1;
+    if (carry || rest >= divisor) {
+      rest -= divisor;
+      low |= 1u;
+    }
+  }
+  *remainder = rest;
+  return ((uint64_t)high << 32) | low;
+}
+
 uint32_t format_u64(char *out, uint64_t value) {
   char reversed[20];
   uint32_t count = 0;
-  /* Split off nine digits at a time so that the 64-bit division runs at most twice per number. */
   do {
-    uint32_t low = (uint32_t)(value % 1000000000u);
-    value /= 1000000000u;
-    for (uint32_t i = 0; i < 9u && (low != 0u || value != 0u || i == 0u); i++) {
-      reversed[count++] = (char)('0' + low % 10u);
-      low /= 10u;
-    }
+    uint32_t digit;
+    value = divide_u64(value, 10u, &digit);
+    reversed[count++] = (char)('0' + digit);
   } while (value != 0u);
   for (uint32_t i = 0; i < count; i++) out[i] = reversed[count - 1u - i];
   out[count] = 0;
@@ -34,16 +45,6 @@ uint32_t format_u64(char *out, uint64_t value) {
 
 uint32_t format_u32(char *out, uint32_t value) {
   return format_u64(out, value);
-}
-
-/* Digits of `fraction` (< 10^decimals) with leading zeros kept: 3906 with 6 decimals is "003906". */
-static uint32_t format_fraction(char *out, uint32_t fraction, uint32_t decimals) {
-  for (uint32_t i = decimals; i > 0u; i--) {
-    out[i - 1u] = (char)('0' + fraction % 10u);
-    fraction /= 10u;
-  }
-  out[decimals] = 0;
-  return decimals;
 }
 
 /*
@@ -63,42 +64,50 @@ static uint64_t whole_part(float magnitude) {
 
 uint32_t format_real(char *out, float value, uint32_t decimals) {
   if (value != value) return copy_text(out, "nan");
-  const int negative = value < 0.0f;
-  const float magnitude = negative ? -value : value;
-  if (magnitude > 3.4028235e38f) return copy_text(out, negative ? "-inf" : "inf");
+  char *end = out;
+  float magnitude = value;
+  if (value < 0.0f) {
+    *end++ = '-';
+    magnitude = -value;
+  }
+  if (magnitude > 3.4028235e38f) return (uint32_t)(end - out) + copy_text(end, "inf");
   if (decimals > FORMAT_MAX_DECIMALS) decimals = FORMAT_MAX_DECIMALS;
 
-  uint32_t length = 0;
-  if (magnitude >= 1e18f) {
-    /* Far beyond any score or probability; keep the leading digits exact enough and say where the point goes. */
-    float scaled = magnitude;
-    uint32_t exponent = 0;
-    while (scaled >= 1e18f) {
-      scaled /= 10.0f;
-      exponent++;
-    }
-    if (negative) out[length++] = '-';
-    length += format_u64(out + length, whole_part(scaled));
-    out[length++] = 'e';
-    return length + format_u32(out + length, exponent);
+  /* Far beyond any score or probability: keep the leading digits exact enough and say where the point goes. */
+  uint32_t exponent = 0;
+  while (magnitude >= 1e18f) {
+    magnitude /= 10.0f;
+    exponent++;
+    decimals = 0;
   }
 
   /* Floats from 2^24 up are whole numbers; below, the whole part and magnitude - whole are exact in float. */
   uint64_t whole = whole_part(magnitude);
+  uint32_t unit = 1; /* one in the last decimal place, 10^decimals */
+  for (uint32_t i = 0; i < decimals; i++) unit *= 10u;
   uint32_t fraction = 0;
-  if (magnitude < 16777216.0f) {
-    const float scale = (float)POWERS_OF_TEN[decimals];
-    fraction = (uint32_t)((magnitude - (float)(uint32_t)whole) * scale + 0.5f);
-  }
-  if (fraction >= POWERS_OF_TEN[decimals]) {
-    fraction -= POWERS_OF_TEN[decimals];
+  if (magnitude < 16777216.0f) fraction = (uint32_t)((magnitude - (float)(uint32_t)whole) * (float)unit + 0.5f);
+  if (fraction >= unit) {
+    fraction -= unit;
     whole++;
   }
-  if (negative && (whole != 0u || fraction != 0u)) out[length++] = '-';
-  length += format_u64(out + length, whole);
-  if (decimals == 0u) return length;
-  out[length++] = '.';
-  return length + format_fraction(out + length, fraction, decimals);
+  if (whole == 0u && fraction == 0u) end = out; /* what rounds to zero has no sign */
+  end += format_u64(end, whole);
+  if (decimals != 0u) {
+    /* The fraction's digits with leading zeros kept: 3906 with 6 decimals is "003906". */
+    *end++ = '.';
+    for (uint32_t i = decimals; i > 0u; i--) {
+      end[i - 1u] = (char)('0' + fraction % 10u);
+      fraction /= 10u;
+    }
+    end += decimals;
+  }
+  if (exponent != 0u) {
+    *end++ = 'e';
+    end += format_u32(end, exponent);
+  }
+  *end = 0;
+  return (uint32_t)(end - out);
 }
 
 int parse_u32(const char *text, uint32_t *value) {

@@ -13,6 +13,12 @@
 /* The most decimals format_real prints. */
 #define FORMAT_MAX_DECIMALS 9u
 
+/*
+ * dividend / divisor and its remainder. The firmware's only 64-bit divisions (decimal digits, microseconds since
+ * boot) go through this loop rather than libgcc's __udivmoddi4, which would add 0.7 KB of flash for them.
+ */
+uint64_t divide_u64(uint64_t dividend, uint32_t divisor, uint32_t *remainder);
+
 uint32_t format_u32(char *out, uint32_t value);
 uint32_t format_u64(char *out, uint64_t value);
 

@@ -1,5 +1,6 @@
 /* The 64-bit time since boot: see uptime.h. */
 #include "uptime.h"
+#include "text_format.h"
 
 static uint32_t (*read_counter)(void);
 static uint32_t units_per_tick = 1u;
@@ -26,8 +27,14 @@ uint64_t uptime_units(void) {
   return (((uint64_t)wraps << 32) | last_ticks) * units_per_tick;
 }
 
-uint64_t uptime_us(void) {
-  const uint64_t units = uptime_units();
+uint64_t uptime_to_us(uint64_t units) {
+  uint32_t rest;
+  uint32_t ignored;
   /* Whole seconds and the rest apart, so that units * 10^6 cannot overflow however long the board runs. */
-  return (units / core_hz) * 1000000u + ((units % core_hz) * 1000000u) / core_hz;
+  const uint64_t seconds = divide_u64(units, core_hz, &rest);
+  return seconds * 1000000u + divide_u64((uint64_t)rest * 1000000u, core_hz, &ignored);
+}
+
+uint64_t uptime_us(void) {
+  return uptime_to_us(uptime_units());
 }

@@ -22,5 +22,7 @@ void uptime_sample(void);
 /* Timer units (cycles or instructions) since boot. */
 uint64_t uptime_units(void);
 uint64_t uptime_us(void);
+/* Timer units as microseconds: a division loop of some hundred cycles; timed code reads units, converts after. */
+uint64_t uptime_to_us(uint64_t units);
 
 #endif
