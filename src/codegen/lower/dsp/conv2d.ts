@@ -11,20 +11,30 @@
  * dilation is 1, else each tap alone) form one run of bytes, padded to whole groups of 4 with zero weights; the
  * weights are laid out here in exactly the order the kernel reads them. Padding taps hold the input zero point,
  * which the input offset folded into the bias cancels, as in the portable kernel.
+ *
+ * Code size: a layer's own code is its gather (k x k kernels only: its taps and padding tests stay compile-time), a
+ * const struct of its shapes and constant arrays, and a one-line wrapper. The pixel loop (one for pointwise layers,
+ * one for the others) and the block functions are shared (KernelCall.shared): one block function per form, the form
+ * being what the inner loop and the output stage must know at compile time (see blockFunction); the pixels of a
+ * last, shorter block go one by one through the form's 1-pixel function, so no store tests a run-time count.
  */
 import { tensorOf } from '../../../ir/graph.js';
 import type { Conv2DNode, ElementwiseBinaryNode, Graph } from '../../../ir/types.js';
 import { convParams } from '../../../quant/params.js';
-import type { ConstantArray, KernelCall } from '../../kernel-call.js';
+import type { ConstantArray, InPlaceOption, KernelCall, SharedFunction } from '../../kernel-call.js';
 import { commentText } from '../../names.js';
 import { foldInputOffsetIntoBias, symmetricWeights } from '../common.js';
 import { addTableConstants, addTables, checkedAddParams } from './add.js';
 import { blockView, int16Pair, interleaveRows, unrolledGroups, wordsOf } from './matmul.js';
-import { accumulatorBounds, dspOutputStage } from './output-stage.js';
+import { accumulatorBounds, dspOutputStage, type DspOutputStage } from './output-stage.js';
 
 const BLOCK_PIXELS = 3;
-/** Groups of 4 taps per loop iteration. */
+/**
+ * Groups of 4 taps per loop iteration; twice that where the group count is a multiple of 8 from 16 on (the loop's
+ * overhead halved where it runs often; smaller layers keep sharing the shorter function).
+ */
 const UNROLL = 4;
+const UNROLL_WIDE = 8;
 
 /** A residual Add computed in the convolution's output loop: which Add, and which of its inputs is the other one. */
 export interface ResidualAdd {
@@ -59,6 +69,10 @@ export function dspConv2DApplies(graph: Graph, node: Conv2DNode): boolean {
   if (input.dtype !== 'int8' || weights.dtype !== 'int8' || output.dtype !== 'int8' || !weights.data) return false;
   if (input.shape.length !== 4 || weights.shape.length !== 4 || output.shape.length !== 4) return false;
   if (input.shape[3] !== weights.shape[3]) return false; // grouped
+  // The shared functions read channel counts, groups of taps and output sizes as int16 (te_conv2d_s8_layer).
+  const [outC, kH, kW, inC] = weights.shape as [number, number, number, number];
+  const int16 = (n: number) => n <= 0x7fff;
+  if (![outC, inC, kH * kW * Math.ceil(inC / 4), output.shape[1]!, output.shape[2]!, ...node.attrs.stride, ...Object.values(node.attrs.padding)].every(int16)) return false;
   return symmetricWeights(convParams(graph, node));
 }
 
@@ -123,13 +137,20 @@ export function lowerConv2DDsp(graph: Graph, node: Conv2DNode, residual?: Residu
   const blockPixels = Math.min(BLOCK_PIXELS, pixels);
   const groupStride = 2 * blockPixels;
   const tailPixels = pixels % blockPixels;
-  const blockFor = (count: number) => ({
-    pixelCount: count,
-    pair: blockView(2, count, groupStride),
-    single: outC % 2 === 1 ? blockView(1, count, groupStride) : false,
-  });
+  const unrolled = unrolledGroups(kGroups, kGroups >= 2 * UNROLL_WIDE && kGroups % UNROLL_WIDE === 0 ? UNROLL_WIDE : UNROLL);
+  const pointwise = kH === 1 && kW === 1 && strideH === 1 && strideW === 1 && Object.values(padding).every((pad) => pad === 0);
 
   const residualView = residual ? residualEpilogue(graph, residual) : null;
+  const onePass = kGroups < UNROLL;
+  const form = { unroll: unrolled.unroll.length, remainder: unrolled.remainder.length > 0, onePass, stage: stage.view, residualStage: residualView?.view.stage ?? null, oddChannels: outC % 2 === 1 };
+  const block = blockFunction(blockPixels, groupStride, form);
+  // The pixels of a last, shorter block one at a time, from the same columns: no store needs a run-time test. They
+  // are at most 2 pixels a layer, so their function loops over single groups (one per form whatever the group count).
+  const tail = tailPixels > 0 ? blockFunction(1, groupStride, onePass ? form : { ...form, unroll: 1, remainder: false }) : null;
+  const driver: SharedFunction = pointwise
+    ? { template: 'dsp/te_conv2d_s8_pointwise', key: 'te_conv2d_s8_dsp_pointwise', params: {} }
+    : { template: 'dsp/te_conv2d_s8_pixels', key: 'te_conv2d_s8_dsp_pixels', params: {} };
+  const scratch = { bytes: kGroups * groupStride * 4, purpose: `${blockPixels} receptive fields widened to int16` };
   const inputZeroPoint = -params.inputOffset;
   return {
     template: 'dsp/te_conv2d_s8',
@@ -137,39 +158,144 @@ export function lowerConv2DDsp(graph: Graph, node: Conv2DNode, residual?: Residu
     params: {
       batches, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, dilationH, dilationW,
       padTop: padding.top, padLeft: padding.left,
-      pixels, blockPixels, tailPixels, groupStride, kGroups, ...unrolledGroups(kGroups, UNROLL),
-      channelPairs: Math.floor(outC / 2),
+      pixels, blockPixels, tailPixels, groupStride, kGroups, ...unrolled,
+      pointwise,
       rows,
-      blocks: [blockFor(blockPixels), ...(tailPixels > 0 ? [blockFor(tailPixels)] : [])],
       inputZeroPoint,
       zeroPair: int16Pair(inputZeroPoint),
       stage: stage.view,
       residual: residualView ? residualView.view : false,
+      blockKey: block.key,
+      tailKey: tail ? tail.key : false,
+      driverKey: driver.key,
     },
     inputs: residual ? [node.inputs[0]!, residual.residual] : [node.inputs[0]!],
     outputs: [residual ? residual.add.outputs[0]! : node.outputs[0]!],
     // Output pixels may lie `outputPixelStride` apart (a channel slice of a zero-copy concatenation); the residual
     // input is read dense whatever that stride.
     stridedOutput: true,
-    scratch: { bytes: kGroups * groupStride * 4, purpose: `${blockPixels} receptive fields widened to int16` },
+    scratch,
+    inPlace: inPlaceOptions(node, residual, pointwise, inC, outC, scratch),
+    shared: [LAYER_TYPES, block, ...(tail ? [tail] : []), driver],
     constants: [
       { role: 'weights', ctype: 'int32_t', values: interleaveRows(weightRows, 2), describe: `weights [${weights.shape}] (OHWI) as words in reduction order, channel pairs interleaved` },
       { role: 'bias', ctype: 'int32_t', values: bias, describe: 'bias with the input offset folded in: bias[c] - Z_in * sum(w[c])' },
-      ...stage.constants,
+      ...stageConstants(stage),
       ...(residualView ? residualView.constants : []),
     ],
   };
 }
 
-/** The fused Add's tables: the convolution's own int8 output and the residual input, each rescaled. */
-function residualEpilogue(graph: Graph, residual: ResidualAdd): { view: object; constants: ConstantArray[] } {
+/** The layer struct the shared functions read (templates/kernels/dsp/te_conv2d_s8_layer.c.hbs), declared once. */
+const LAYER_TYPES: SharedFunction = { template: 'dsp/te_conv2d_s8_layer', key: 'te_conv2d_dsp_layer_t', params: {} };
+
+interface BlockForm {
+  unroll: number;
+  /** Groups left over after the unrolled ones (kGroups % unroll > 0): one more loop. */
+  remainder: boolean;
+  /** Fewer groups than UNROLL: every layer of the form has exactly `unroll` groups, computed without a loop. */
+  onePass: boolean;
+  stage: DspOutputStage['view'];
+  residualStage: DspOutputStage['view'] | null;
+  oddChannels: boolean;
+}
+
+/**
+ * The block function of a form: what must be compile-time for the inner loop and the output stage to stay as fast
+ * as a layer's own (pixels, group stride, unroll and remainder, requantization form, the residual Add's form, an odd
+ * last channel); shapes and constant arrays are read from the layer.
+ */
+function blockFunction(pixelCount: number, groupStride: number, form: BlockForm): SharedFunction {
+  const formOf = (s: DspOutputStage['view']) => ({ fast: s.fast, wide: s.wide, perChannel: s.perChannel, fullRange: s.fullRange });
+  const nameOf = (s: DspOutputStage['view']) => `${s.fast ? 'fast' : s.wide ? 'wide' : 'exact'}${s.perChannel ? '_pc' : ''}${s.fullRange ? '' : '_clamp'}`;
+  const key = [
+    groupStride === 2 * pixelCount ? `te_conv2d_s8_dsp_block${pixelCount}` : `te_conv2d_s8_dsp_pixel_of${groupStride / 2}`,
+    form.onePass ? `g${form.unroll}` : `u${form.unroll}${form.remainder ? 'r' : ''}`,
+    nameOf(form.stage),
+    ...(form.oddChannels ? ['odd'] : []),
+    ...(form.residualStage ? ['add', nameOf(form.residualStage)] : []),
+  ].join('_');
+  return {
+    template: 'dsp/te_conv2d_s8_block',
+    key,
+    params: {
+      pixelCount,
+      pair: blockView(2, pixelCount, groupStride),
+      single: form.oddChannels ? blockView(1, pixelCount, groupStride) : false,
+      unroll: new Array<null>(form.unroll).fill(null),
+      remainder: form.remainder,
+      onePass: form.onePass,
+      stage: formOf(form.stage),
+      residual: form.residualStage ? formOf(form.residualStage) : false,
+    },
+  };
+}
+
+/**
+ * The requantization constants in the form the shared block function reads: per channel as dspOutputStage emits
+ * them, else one triple (fast, wide) or one multiplier and shift (exact) for every channel.
+ */
+function stageConstants(stage: DspOutputStage): ConstantArray[] {
+  const v = stage.view;
+  if (v.perChannel) return stage.constants;
+  if (v.fast || v.wide) {
+    return [{ role: 'requant', ctype: 'int32_t', values: Int32Array.of(v.multiplier, v.fast ? v.halfPlusZero : v.half, v.rightShift), describe: 'every output channel: Q31 multiplier, rounding term, right shift' }];
+  }
+  return [
+    { role: 'multipliers', ctype: 'int32_t', values: Int32Array.of(v.multiplier), describe: 'Q31 requantization multiplier of every output channel' },
+    { role: 'shifts', ctype: 'int32_t', values: Int32Array.of(v.shift), describe: 'requantization shift of every output channel' },
+  ];
+}
+
+/**
+ * Where the output may overlay an input (src/codegen/lower/in-place.ts takes the option where it lowers the arena).
+ *
+ * Pointwise (1x1, stride 1, no padding): output pixel p is a function of input pixel p alone, and pixels go in
+ * order, a block's inputs all widened into scratch before any of its outputs is stored. When the block of pixels
+ * [p, p + n) is stored, the pixels still to be read are those from p + n on.
+ * - outC <= inC, both starting at the same byte: the block's outputs end at byte (p + n) * outC <= (p + n) * inC,
+ *   where the first unread input pixel starts.
+ * - outC > inC, both ending at the same byte (the output starts N * (outC - inC) bytes before the input, N pixels):
+ *   the outputs end at (p + n) * outC - N * (outC - inC) relative to the input's start, which is at most
+ *   (p + n) * inC since p + n <= N.
+ * The last, shorter block stores only its real pixels (the others are computed from stale columns in scratch), so
+ * the argument holds for it; a fused residual is read element by element just before its output element is stored,
+ * and is a separate tensor.
+ *
+ * Residual Add fused (any kernel size): output element i is stored right after residual element i is read (same
+ * shape, both dense), and no residual element is read after its own output is stored: the output may start where
+ * the residual starts. Not when the residual is also the convolution's input (a k x k kernel reads neighbouring
+ * pixels after their outputs are stored), unless the layer is pointwise with outC == inC, where both arguments hold.
+ *
+ * A layer whose output becomes a strided channel slice of a concatenation (outputPixelStride, set after lowering by
+ * concat-in-place.ts) must not be placed in place: its pixels no longer lie where these arguments assume.
+ */
+function inPlaceOptions(node: Conv2DNode, residual: ResidualAdd | undefined, pointwise: boolean, inC: number, outC: number, scratch: { bytes: number; purpose: string }): InPlaceOption[] {
+  const options: InPlaceOption[] = [];
+  const input = node.inputs[0]!;
+  if (pointwise) options.push({ input, align: outC <= inC ? 'start' : 'end', scratch });
+  if (residual && (residual.residual !== input || (pointwise && outC === inC))) {
+    if (!options.some((o) => o.input === residual.residual)) options.push({ input: residual.residual, align: 'start', scratch });
+  }
+  return options;
+}
+
+/**
+ * The fused Add's tables: the convolution's own int8 output and the residual input, each rescaled; and the Add's
+ * output stage as one triple, (multiplier, rounding term, right shift) or, exact, (multiplier, 0, shift).
+ */
+function residualEpilogue(graph: Graph, residual: ResidualAdd): { view: { comment: string; stage: DspOutputStage['view'] }; constants: ConstantArray[] } {
   const p = checkedAddParams(graph, residual.add);
   const { tables, stage } = addTables(p, residual.add.op === 'Sub');
   const convTable = tables[residual.convPort]!;
   const otherTable = tables[1 - residual.convPort]!;
+  const triple = stage.fast ? [stage.multiplier, stage.halfPlusZero, stage.rightShift] : stage.wide ? [stage.multiplier, stage.half, stage.rightShift] : [stage.multiplier, 0, stage.shift];
   return {
     view: { comment: commentText(residual.add.name, 60), stage },
-    constants: addTableConstants({ tables: [convTable, otherTable], stage }, ['residualConvTable', 'residualTable'], ['the convolution output', 'the residual input']),
+    constants: [
+      ...addTableConstants({ tables: [convTable, otherTable], stage }, ['residualConvTable', 'residualTable'], ['the convolution output', 'the residual input']),
+      { role: 'residualRequant', ctype: 'int32_t', values: Int32Array.from(triple), describe: "the Add's output stage: multiplier, rounding term, right shift (exact form: multiplier, 0, shift)" },
+    ],
   };
 }
 
