@@ -10,14 +10,26 @@
  *
  * With the fast requantization (which doubles the accumulator first), weights and bias are stored doubled: 2w still
  * fits an int16 lane, and the accumulator comes out doubled at no cost, one instruction less per output.
+ *
+ * Code size: layers of one form (kernel size, requantization form, clamp, whether any pixel reads padding) run the
+ * same functions (dsp/te_depthwise_conv2d_s8_shared); shapes, strides, dilation, padding, the requantization
+ * numbers and the constant arrays are fields of a const struct the layer's own function passes. Tap offsets are
+ * then run-time values: one load more per tap, read from a small array.
+ *
+ * In place (depth multiplier 1, one image, dense output): the output may start where the input does. Output row r
+ * covers input bytes that rows after it still read, so it waits in a ring of row buffers (scratch) and is copied to
+ * its place only once every row still to be computed reads input beyond it: `inPlaceDelay` finds the smallest such
+ * delay D, and the ring holds D + 1 rows.
  */
 import { tensorOf } from '../../../ir/graph.js';
 import type { DepthwiseConv2DNode, Graph } from '../../../ir/types.js';
 import { convParams } from '../../../quant/params.js';
-import type { KernelCall } from '../../kernel-call.js';
+import type { InPlaceOption, KernelCall, SharedFunction } from '../../kernel-call.js';
 import { symmetricWeights } from '../common.js';
 import { lanes } from './matmul.js';
-import { accumulatorBounds, dspOutputStage } from './output-stage.js';
+import { accumulatorBounds, dspOutputStage, type DspOutputStage } from './output-stage.js';
+
+const INT16_MAX = 32767;
 
 export function dspDepthwiseApplies(graph: Graph, node: DepthwiseConv2DNode): boolean {
   const input = tensorOf(graph, node.inputs[0]!);
@@ -26,6 +38,8 @@ export function dspDepthwiseApplies(graph: Graph, node: DepthwiseConv2DNode): bo
   if (input.dtype !== 'int8' || weights.dtype !== 'int8' || output.dtype !== 'int8' || !weights.data) return false;
   if (input.shape.length !== 4 || weights.shape.length !== 4 || output.shape.length !== 4) return false;
   if (node.attrs.depthMultiplier !== 1 || weights.shape[3] !== input.shape[3]) return false;
+  // The shape struct holds sizes as int16.
+  if ([...input.shape, ...output.shape].some((size) => size > INT16_MAX)) return false;
   return symmetricWeights(convParams(graph, node));
 }
 
@@ -48,11 +62,6 @@ export function lowerDepthwiseConv2DDsp(graph: Graph, node: DepthwiseConv2DNode)
   const [, outH, outW] = output.shape as [number, number, number, number];
   const { stride, dilation, padding } = node.attrs;
   const tapCount = kH * kW;
-  const taps = Array.from({ length: tapCount }, (_, t) => {
-    const dy = Math.floor(t / kW) * dilation[0];
-    const dx = (t % kW) * dilation[1];
-    return { t, dy, dx, offset: (dy * inW + dx) * channels };
-  });
   const weightAt = (c: number, t: number) => weightData[t * channels + c]!;
 
   const params = convParams(graph, node);
@@ -79,35 +88,62 @@ export function lowerDepthwiseConv2DDsp(graph: Graph, node: DepthwiseConv2DNode)
   const tailChannels = channels % 4;
   const tailWeights = Int32Array.from({ length: tailChannels * tapCount }, (_, i) => storedWeight(groups * 4 + Math.floor(i / tapCount), i % tapCount));
 
-  const [rowBegin, rowEnd] = insideRange(outH, inH, stride[0], padding.top, (kH - 1) * dilation[0] + 1);
-  const [columnBegin, columnEnd] = insideRange(outW, inW, stride[1], padding.left, (kW - 1) * dilation[1] + 1);
-  const everyPixelInside = rowBegin === 0 && rowEnd === outH && columnBegin === 0 && columnEnd === outW;
-  const noPixelInside = rowBegin >= rowEnd || columnBegin >= columnEnd;
+  const rows = insideRange(outH, inH, stride[0], padding.top, (kH - 1) * dilation[0] + 1);
+  const columns = insideRange(outW, inW, stride[1], padding.left, (kW - 1) * dilation[1] + 1);
+  const everyPixelInside = rows[0] === 0 && rows[1] === outH && columns[0] === 0 && columns[1] === outW;
+  const noPixelInside = rows[0] >= rows[1] || columns[0] >= columns[1];
+  // With no pixel inside, every row takes the border path: an empty row range says so.
+  const [rowBegin, rowEnd] = noPixelInside ? [0, 0] : rows;
+  const [columnBegin, columnEnd] = noPixelInside ? [0, 0] : columns;
+  const form: DepthwiseForm = { kH, kW, ...stageForm(stage.view), border: !everyPixelInside };
+  const key = formKey(form);
+  const shared: SharedFunction = {
+    template: 'dsp/te_depthwise_conv2d_s8_shared',
+    key,
+    params: {
+      ...form,
+      tapCount,
+      taps: Array.from({ length: tapCount }, (_, t) => ({ t })),
+      tapRows: Array.from({ length: kH }, (_, dy) => ({ dy, taps: Array.from({ length: kW }, (_, dx) => ({ t: dy * kW + dx, dx })) })),
+    },
+  };
+  const delay = batches === 1 ? inPlaceDelay({ inH, inW, outH, outW, strideH: stride[0], padTop: padding.top }) : null;
+  const rowBytes = outW * channels;
+  const inPlace: InPlaceOption[] =
+    delay !== null && (delay + 1) * rowBytes < outH * rowBytes
+      ? [{ input: node.inputs[0]!, align: 'start', scratch: { bytes: (delay + 1) * rowBytes, purpose: `${delay + 1} output row(s) waiting to be copied over the input` } }]
+      : [];
   return {
     template: 'dsp/te_depthwise_conv2d_s8',
     name: 'te_depthwise_conv2d_s8_dsp',
     params: {
+      key,
       batches, inH, inW, channels, outH, outW, kH, kW,
       strideH: stride[0], strideW: stride[1], dilationH: dilation[0], dilationW: dilation[1],
       padTop: padding.top, padLeft: padding.left,
-      taps, tapCount, groups, tailChannels,
-      tail: Array.from({ length: tailChannels }, (_, i) => ({ i, channel: groups * 4 + i })),
+      groups, tailChannels,
       rowBegin, rowEnd, columnBegin, columnEnd,
+      border: form.border,
       interior: !noPixelInside,
-      border: !everyPixelInside,
-      stage: { ...stage.view, doubled: stage.view.fast },
-      residual: false,
+      stage: layerStage(stage.view),
+      ringRows: delay === null ? 0 : delay + 1,
     },
     inputs: [node.inputs[0]!],
     outputs: [node.outputs[0]!],
     stridedOutput: true,
+    shared: [shared],
+    ...(inPlace.length > 0 ? { inPlace } : {}),
     constants: [
-      {
-        role: 'weights',
-        ctype: 'int32_t',
-        values: packed,
-        describe: `weights [${weights.shape}]${scale === 2 ? ' doubled and' : ''} widened: per 4 channels and tap, (c0, c2) and (c1, c3) int16 pairs`,
-      },
+      ...(groups > 0
+        ? [
+            {
+              role: 'weights',
+              ctype: 'int32_t' as const,
+              values: packed,
+              describe: `weights [${weights.shape}]${scale === 2 ? ' doubled and' : ''} widened: per 4 channels and tap, (c0, c2) and (c1, c3) int16 pairs`,
+            },
+          ]
+        : []),
       ...(tailChannels > 0 ? [{ role: 'tailWeights', ctype: 'int32_t' as const, values: tailWeights, describe: `weights of the last ${tailChannels} channel(s), per channel and tap` }] : []),
       {
         role: 'bias',
@@ -119,4 +155,81 @@ export function lowerDepthwiseConv2DDsp(graph: Graph, node: DepthwiseConv2DNode)
       ...stage.constants,
     ],
   };
+}
+
+/** What makes two depthwise layers run the same code: everything else is a field of the layer's shape struct. */
+export interface DepthwiseForm {
+  kH: number;
+  kW: number;
+  /** Requantization form; the fast one always on doubled accumulators (weights and bias stored doubled). */
+  fast: boolean;
+  wide: boolean;
+  exact: boolean;
+  perChannel: boolean;
+  /** The clamp is int8's whole range (one SSAT). */
+  fullRange: boolean;
+  /** Some output pixel has taps in the padding. */
+  border: boolean;
+}
+
+function stageForm(view: DspOutputStage['view']): Pick<DepthwiseForm, 'fast' | 'wide' | 'exact' | 'perChannel' | 'fullRange'> {
+  return { fast: view.fast, wide: view.wide, exact: !view.fast && !view.wide, perChannel: view.perChannel, fullRange: view.fullRange };
+}
+
+/** The C name of a form's shared functions, e.g. te_dw_s8_dsp_3x3_fast_pc_pad. */
+export function formKey(form: DepthwiseForm): string {
+  return [
+    'te_dw_s8_dsp',
+    `${form.kH}x${form.kW}`,
+    form.fast ? 'fast' : form.wide ? 'wide' : 'exact',
+    ...(form.perChannel ? ['pc'] : []),
+    ...(form.fullRange ? [] : ['clamp']),
+    ...(form.border ? ['pad'] : []),
+  ].join('_');
+}
+
+/** The layer-wide requantization numbers the shared kernel reads from the shape struct (unused per channel). */
+function layerStage(view: DspOutputStage['view']) {
+  return {
+    fast: view.fast,
+    wide: view.wide,
+    fullRange: view.fullRange,
+    perChannel: view.perChannel,
+    exact: !view.fast && !view.wide,
+    multiplier: view.multiplier,
+    half: view.fast ? view.halfPlusZero : view.half,
+    shift: view.fast || view.wide ? view.rightShift : view.shift,
+    outputOffset: view.outputOffset,
+    min: view.min,
+    max: view.max,
+  };
+}
+
+export interface RowGeometry {
+  inH: number;
+  inW: number;
+  outH: number;
+  outW: number;
+  strideH: number;
+  padTop: number;
+}
+
+/**
+ * The smallest delay D (in output rows) after which a computed output row can be copied over an input that starts
+ * at the same byte, or null where no delay short of keeping every row works. Output row r covers the bytes
+ * [r * outW, (r + 1) * outW) pixels of the image; once row k is computed, the rows still to come read input from
+ * row (k + 1) * strideH - padTop on, i.e. from pixel ((k + 1) * strideH - padTop) * inW. Row r may be copied after
+ * row k = r + D when its last byte lies before that. The last D rows are copied after the last row is computed.
+ */
+export function inPlaceDelay(geometry: RowGeometry): number | null {
+  const { inW, outH, outW, strideH, padTop } = geometry;
+  for (let delay = 0; delay < outH; delay++) {
+    let safe = true;
+    for (let row = 0; row + delay + 1 < outH && safe; row++) {
+      const firstRead = ((row + delay + 1) * strideH - padTop) * inW;
+      safe = (row + 1) * outW <= firstRead;
+    }
+    if (safe) return delay;
+  }
+  return null;
 }
