@@ -22,7 +22,7 @@
 import { dtypeBytes, elementCount, tensorOf } from '../ir/graph.js';
 import type { Graph } from '../ir/types.js';
 import { computeLiveness, type Liveness, type Storage } from './liveness.js';
-import { planOffsets, type LiveBuffer, type PlacementOrder } from './offsets.js';
+import { alignUp, planOffsets, type BufferPart, type LiveBuffer, type PlacementOrder } from './offsets.js';
 
 export type IoPlacement = 'caller' | 'arena';
 
@@ -125,14 +125,17 @@ export function planArena(graph: Graph, options: PlanOptions = {}): ArenaPlan {
     if (container.buffer !== 'arena') throw new Error(`slice '${slice.tensor}' of '${slice.within}': the container is not planned in the arena (${container.buffer})`);
   }
   const sliceRoots = new Set([...slices.values()].flatMap((s) => [sliced.rootOf.get(s.within)!]));
-  const overlaid = withOverlays(graph, sliced, options.overlays ?? [], sliceIo, sliceRoots);
+  const overlaid = withOverlays(graph, sliced, options.overlays ?? [], sliceIo, sliceRoots, alignment);
   const liveness = overlaid.liveness;
   const placement = placeStorages(graph, liveness.storages, io);
 
   const arenaStorages = liveness.storages.filter((s) => placement.get(s.root)!.buffer === 'arena');
   const scratch = (options.scratch ?? []).filter((s) => s.bytes > 0);
   const buffers: LiveBuffer[] = [
-    ...arenaStorages.map((s) => ({ id: `tensor:${s.root}`, bytes: s.bytes, firstUse: s.firstUse, lastUse: s.lastUse })),
+    ...arenaStorages.map((s) => {
+      const parts = overlaid.parts.get(s.root);
+      return { id: `tensor:${s.root}`, bytes: s.bytes, firstUse: s.firstUse, lastUse: s.lastUse, ...(parts ? { parts } : {}) };
+    }),
     ...scratch.map((s, i) => ({ id: `scratch:${i}`, bytes: s.bytes, firstUse: s.node, lastUse: s.node })),
   ];
   const offsets = planOffsets(buffers, alignment);
@@ -200,7 +203,12 @@ function withSlices(liveness: Liveness, slices: ReadonlyMap<string, TensorSlice>
 
 /**
  * Liveness with every overlay's two storages merged into one: members keep their byte offset inside it (offsetIn,
- * by their storage root before the merge); rootOf maps every tensor to the merged storage's root.
+ * by their storage root before the merge) and their own lifetimes (parts, by the merged storage's root, for the
+ * offset planner); rootOf maps every tensor to the merged storage's root.
+ *
+ * 'end' puts the input's last byte at the output's last byte, or past it where that is not a multiple of the
+ * alignment: the input only has to start no earlier than (output bytes - input bytes) after the output for the
+ * kernel's order of reads and writes to be safe (src/codegen/lower/dsp/conv2d.ts), and every tensor stays aligned.
  */
 function withOverlays(
   graph: Graph,
@@ -208,9 +216,11 @@ function withOverlays(
   overlays: readonly TensorOverlay[],
   placement: ReadonlyMap<string, Placement>,
   sliceRoots: ReadonlySet<string>,
-): { liveness: Liveness; offsetIn: Map<string, number> } {
+  alignment: number,
+): { liveness: Liveness; offsetIn: Map<string, number>; parts: Map<string, BufferPart[]> } {
   const offsetIn = new Map<string, number>();
-  if (overlays.length === 0) return { liveness, offsetIn };
+  const parts = new Map<string, BufferPart[]>();
+  if (overlays.length === 0) return { liveness, offsetIn, parts };
   const byRoot = new Map(liveness.storages.map((s) => [s.root, s]));
   // Groups of pre-merge storages with their relative offsets; a storage's group is found through groupOf.
   const groupOf = new Map<string, string>();
@@ -245,7 +255,7 @@ function withOverlays(
     const inputGroup = groupFor(inputRoot);
     if (outputGroup === inputGroup) throw new Error(`${describe}: a cycle of overlays`);
     // Offset of the output's storage relative to the input's.
-    const delta = overlay.align === 'start' ? 0 : input.bytes - output.bytes;
+    const delta = overlay.align === 'start' ? 0 : -alignUp(Math.max(0, output.bytes - input.bytes), alignment);
     const shift = inputGroup.get(inputRoot)! + delta - outputGroup.get(outputRoot)!;
     const key = groupOf.get(inputRoot)!;
     for (const [root, offset] of outputGroup) {
@@ -282,8 +292,12 @@ function withOverlays(
       firstUse: Math.min(...members.map((m) => m.storage.firstUse)),
       lastUse: Math.max(...members.map((m) => m.storage.lastUse)),
     });
+    parts.set(
+      root,
+      members.map((m) => ({ offset: m.offset - base, bytes: m.storage.bytes, firstUse: m.storage.firstUse, lastUse: m.storage.lastUse })),
+    );
   }
-  return { liveness: { tensors: liveness.tensors, storages, rootOf }, offsetIn };
+  return { liveness: { tensors: liveness.tensors, storages, rootOf }, offsetIn, parts };
 }
 
 interface Placement {

@@ -5,13 +5,47 @@
  *
  * A buffer is live over the closed step interval [firstUse, lastUse]; two buffers conflict when their intervals
  * intersect, and conflicting buffers never share a byte. Buffers that do not conflict may overlap freely.
+ *
+ * A buffer may be made of parts at fixed offsets from its start, each with a lifetime of its own (the tensors of a
+ * chain of in-place layers, src/plan/index.ts): it is placed as one piece, but only its parts' bytes that are live at
+ * a step block other buffers there. Treating it as one block live over the union of its parts would keep a wide
+ * early tensor's bytes reserved while only a narrow late one still lives.
  */
 
-export interface LiveBuffer {
-  id: string;
+/** A part of a buffer: `offset` bytes from its start, live over [firstUse, lastUse]. */
+export interface BufferPart {
+  offset: number;
   bytes: number;
   firstUse: number;
   lastUse: number;
+}
+
+export interface LiveBuffer {
+  id: string;
+  /** The extent: the end of its last byte (for a buffer of parts, the end of the highest part). */
+  bytes: number;
+  firstUse: number;
+  lastUse: number;
+  /** Absent: one part, the whole buffer over its whole lifetime. */
+  parts?: readonly BufferPart[];
+}
+
+function partsOf(buffer: LiveBuffer): readonly BufferPart[] {
+  return buffer.parts ?? [{ offset: 0, bytes: buffer.bytes, firstUse: buffer.firstUse, lastUse: buffer.lastUse }];
+}
+
+/** Bytes of the buffer live at a step: the union of its live parts' ranges. */
+function liveBytesAt(buffer: LiveBuffer, step: number): number {
+  if (!buffer.parts) return buffer.firstUse <= step && step <= buffer.lastUse ? buffer.bytes : 0;
+  const live = buffer.parts.filter((p) => p.bytes > 0 && p.firstUse <= step && step <= p.lastUse).sort((a, b) => a.offset - b.offset);
+  let total = 0;
+  let end = -Infinity;
+  for (const p of live) {
+    const start = Math.max(p.offset, end);
+    if (p.offset + p.bytes > start) total += p.offset + p.bytes - start;
+    end = Math.max(end, p.offset + p.bytes);
+  }
+  return total;
 }
 
 export type PlacementOrder = 'greedy-by-size' | 'greedy-by-breadth' | 'greedy-by-duration' | 'first-use';
@@ -81,7 +115,7 @@ function orderBuffers(buffers: readonly LiveBuffer[], order: PlacementOrder): Li
 function byBreadth(buffers: readonly LiveBuffer[], within: (a: LiveBuffer, b: LiveBuffer) => number): LiveBuffer[] {
   const steps = stepRange(buffers);
   const breadth = new Map<number, number>();
-  for (const b of buffers) for (let s = b.firstUse; s <= b.lastUse; s++) breadth.set(s, (breadth.get(s) ?? 0) + b.bytes);
+  for (const b of buffers) for (let s = b.firstUse; s <= b.lastUse; s++) breadth.set(s, (breadth.get(s) ?? 0) + liveBytesAt(b, s));
   const stepOrder = steps.sort((a, b) => (breadth.get(b) ?? 0) - (breadth.get(a) ?? 0) || a - b);
   const taken = new Set<LiveBuffer>();
   const ordered: LiveBuffer[] = [];
@@ -101,19 +135,36 @@ function stepRange(buffers: readonly LiveBuffer[]): number[] {
   return [...steps];
 }
 
-/** Conflict-aware first fit: the lowest offset whose gap between conflicting, already placed buffers is large enough. */
+/**
+ * Conflict-aware first fit: the lowest aligned offset at which none of the buffer's parts shares a byte with a part
+ * of an already placed buffer live at a common step.
+ */
 function placeInOrder(all: readonly LiveBuffer[], ordered: readonly LiveBuffer[], alignment: number): Map<string, number> {
   const offsets = new Map<string, number>();
   const placed: LiveBuffer[] = [];
   for (const buffer of ordered) {
-    const blocking = placed
-      .filter((p) => p.bytes > 0 && conflicts(p, buffer))
-      .map((p) => ({ start: offsets.get(p.id)!, end: offsets.get(p.id)! + p.bytes }))
-      .sort((a, b) => a.start - b.start);
+    // Offsets X that would make a part of this buffer overlap a live part of a placed one: lo < X < hi.
+    const forbidden: [number, number][] = [];
+    for (const other of placed) {
+      const base = offsets.get(other.id)!;
+      for (const theirs of partsOf(other)) {
+        if (theirs.bytes === 0) continue;
+        for (const mine of partsOf(buffer)) {
+          if (mine.bytes === 0 || mine.firstUse > theirs.lastUse || theirs.firstUse > mine.lastUse) continue;
+          forbidden.push([base + theirs.offset - mine.offset - mine.bytes, base + theirs.offset + theirs.bytes - mine.offset]);
+        }
+      }
+    }
+    forbidden.sort((a, b) => a[0] - b[0]);
     let candidate = 0;
-    for (const range of blocking) {
-      if (candidate + buffer.bytes <= range.start) break;
-      candidate = Math.max(candidate, alignUp(range.end, alignment));
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (const [lo, hi] of forbidden) {
+        if (lo < candidate && candidate < hi) {
+          candidate = alignUp(hi, alignment);
+          moved = true;
+        }
+      }
     }
     offsets.set(buffer.id, candidate);
     placed.push(buffer);
@@ -127,11 +178,10 @@ function arenaEnd(buffers: readonly LiveBuffer[], offsets: Map<string, number>):
 }
 
 export function peakLiveBytes(buffers: readonly LiveBuffer[]): number {
-  // Live sums change only where a buffer starts, so the maximum is reached at some firstUse.
+  // Live sums change only where a part starts, so the maximum is reached at some part's firstUse.
   let peak = 0;
-  for (const start of new Set(buffers.map((b) => b.firstUse))) {
-    const live = buffers.reduce((sum, b) => (b.firstUse <= start && start <= b.lastUse ? sum + b.bytes : sum), 0);
-    peak = Math.max(peak, live);
+  for (const start of new Set(buffers.flatMap((b) => partsOf(b).map((p) => p.firstUse)))) {
+    peak = Math.max(peak, buffers.reduce((sum, b) => sum + liveBytesAt(b, start), 0));
   }
   return peak;
 }

@@ -87,3 +87,42 @@ describe('planOffsets', () => {
     expect(plan.arenaBytes).toBe(16);
   });
 });
+
+describe('planOffsets with buffers of parts (in-place chains)', () => {
+  it('lets other buffers use the bytes of a part that is no longer live, and never overlaps live parts (200 seeded sets)', () => {
+    // One chain: a wide part early, a narrow one late, at the chain's start; a buffer live only late fits in the
+    // wide part's upper bytes.
+    const chain: LiveBuffer = { id: 'chain', bytes: 1000, firstUse: 0, lastUse: 3, parts: [
+      { offset: 0, bytes: 1000, firstUse: 0, lastUse: 1 },
+      { offset: 0, bytes: 200, firstUse: 1, lastUse: 3 },
+    ] };
+    const late: LiveBuffer = { id: 'late', bytes: 600, firstUse: 2, lastUse: 3 };
+    const plan = planOffsets([chain, late], 4);
+    expect(plan.offsets.get('late')).toBe(200);
+    expect(plan.arenaBytes).toBe(1000);
+    expect(plan.peakLiveBytes).toBe(1000);
+
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = new Random(seed);
+      const buffers: LiveBuffer[] = randomIntervals(random).map((b) => {
+        if (!random.bool(0.3) || b.bytes === 0) return b;
+        const parts = Array.from({ length: random.int(2, 4) }, () => {
+          const first = random.int(b.firstUse, b.lastUse);
+          return { offset: 4 * random.int(0, 50), bytes: random.int(1, b.bytes), firstUse: first, lastUse: random.int(first, b.lastUse) };
+        });
+        return { ...b, bytes: Math.max(...parts.map((p) => p.offset + p.bytes)), parts };
+      });
+      const result = planOffsets(buffers, 4);
+      const placed = buffers.flatMap((b) =>
+        (b.parts ?? [{ offset: 0, bytes: b.bytes, firstUse: b.firstUse, lastUse: b.lastUse }]).map((p) => ({ id: b.id, start: result.offsets.get(b.id)! + p.offset, ...p })),
+      );
+      for (const a of placed) {
+        expect(a.start + a.bytes).toBeLessThanOrEqual(result.arenaBytes);
+        for (const b of placed) {
+          if (a.id >= b.id || a.bytes === 0 || b.bytes === 0 || a.firstUse > b.lastUse || b.firstUse > a.lastUse) continue;
+          if (a.start < b.start + b.bytes && b.start < a.start + a.bytes) throw new Error(`seed ${seed}: ${a.id} and ${b.id} overlap while live`);
+        }
+      }
+    }
+  });
+});
