@@ -4,7 +4,7 @@
  * interpreter (each file's header says why). The graph is checked with validateGraph after every pass.
  *
  *   remove-dead-nodes -> remove-no-op-ops -> simplify-movement -> [fold-io-transposes] -> fuse-activation
- *   -> fold-pad-into-conv -> fold-channel-shuffle -> fold-movement-into-fully-connected -> remove-pruned-channels
+ *   -> fold-pad-into-conv -> depthwise-as-conv -> fold-channel-shuffle -> fold-movement-into-fully-connected -> remove-pruned-channels
  *   -> schedule-for-memory
  *
  * Then two analyses of the result, which change nothing: weight sparsity per layer (sparsity.ts) and the Concats
@@ -17,6 +17,7 @@ import { foldChannelShuffle } from './fold-channel-shuffle.js';
 import { foldIoTransposes } from './fold-io-transposes.js';
 import { foldMovementIntoFullyConnected } from './fold-movement-into-fully-connected.js';
 import { foldPadIntoConv } from './fold-pad-into-conv.js';
+import { depthwiseAsConv } from './depthwise-as-conv.js';
 import { fuseActivation } from './fuse-activation.js';
 import type { Pass, PassResult } from './graph-edit.js';
 import { removeDeadNodes } from './remove-dead-nodes.js';
@@ -40,6 +41,7 @@ export const PASSES = [
   { name: 'fold-io-transposes', run: foldIoTransposes, optional: true },
   { name: 'fuse-activation', run: fuseActivation },
   { name: 'fold-pad-into-conv', run: foldPadIntoConv },
+  { name: 'depthwise-as-conv', run: depthwiseAsConv },
   { name: 'fold-channel-shuffle', run: foldChannelShuffle },
   { name: 'fold-movement-into-fully-connected', run: foldMovementIntoFullyConnected },
   { name: 'remove-pruned-channels', run: removePrunedChannels },

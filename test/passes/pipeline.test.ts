@@ -13,8 +13,8 @@ describe('optimizeGraph', () => {
     const result = optimizeGraph(graph);
     expect(fingerprint(graph)).toBe(before);
     expect(result.log.map((e) => e.pass)).toEqual(PASSES.map((p) => p.name).filter((name) => name !== 'fold-io-transposes'));
-    // The graph ends a chain: only one execution order.
-    expect(result.log.filter((e) => e.changes.length === 0).map((e) => e.pass)).toEqual(['fold-movement-into-fully-connected', 'schedule-for-memory']);
+    // No single-channel depthwise layer, no movement before a fully connected layer, a chain: one execution order.
+    expect(result.log.filter((e) => e.changes.length === 0).map((e) => e.pass)).toEqual(['depthwise-as-conv', 'fold-movement-into-fully-connected', 'schedule-for-memory']);
     expect(opsOf(result.graph)).toEqual(['Conv2D', 'DepthwiseConv2D', 'Conv2D']);
     expect(result.pruning!.macsAfter).toBeLessThan(result.pruning!.macsBefore);
     expect(graphCost(result.graph).macs).toBe(result.pruning!.macsAfter);
