@@ -157,7 +157,9 @@ describe.skipIf(!SHARED_PRESENT)('bench of AD on the virtual STM32F405', () => {
     expect(memory.weightsBytes).toBe(parts.weights);
     expect(memory.weightsBytes).toBe(memory.constantBytes);
     expect(memory.codeBytes).toBe(memory.flashBytes - memory.weightsBytes - parts.vectors);
-    for (const part of [parts.modelCode, parts.harness, parts.cRuntime, parts.vectors]) expect(part).toBeGreaterThan(0);
+    for (const part of [parts.modelCode, parts.harness, parts.vectors]) expect(part).toBeGreaterThan(0);
+    // The harness takes nothing from the C library; the model library may (memcpy).
+    expect(parts.cRuntime).toBeGreaterThanOrEqual(0);
     // Alignment fill only: the map accounts for everything else.
     expect(parts.padding).toBeGreaterThanOrEqual(0);
     expect(parts.padding).toBeLessThan(512);
@@ -171,8 +173,8 @@ describe.skipIf(!SHARED_PRESENT)('bench of AD on the virtual STM32F405', () => {
     expect(functionBytes).toBeLessThanOrEqual(parts.modelCode);
     expect(memory.functions.some((f) => f.function.endsWith('_run'))).toBe(true);
     const layers = api.models[0]!.layers;
-    // A layer's own function may be inlined into the run function where it only calls a shared one.
-    expect(layers.some((l) => l.codeBytes > 0)).toBe(true);
+    // The ten layers share one fully connected function; their own wrappers are inlined into the run function.
+    expect(memory.functions.filter((f) => f.function.startsWith('te_fc_s8_dsp'))).toHaveLength(1);
     expect(layers.reduce((sum, l) => sum + l.codeBytes, 0)).toBeLessThanOrEqual(functionBytes);
   });
 
