@@ -6,27 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelCall, Lowering } from '../../src/codegen/kernel-call.js';
 import { placeOutputsInPlace } from '../../src/codegen/lower/in-place.js';
-import type { Graph, Node } from '../../src/ir/types.js';
+import type { Graph } from '../../src/ir/types.js';
 import { planArena } from '../../src/plan/index.js';
-import { quant, tensor } from './support/layers.js';
-
-const q = quant(0.1, 0);
-
-function graphOf(sizes: Record<string, number>, nodes: Node[]): Graph {
-  return {
-    name: 'g',
-    format: 'tflite',
-    tensors: new Map(Object.entries(sizes).map(([n, size]) => [n, tensor(n, [size], 'int8', q)])),
-    nodes,
-    inputs: [{ tensor: 'in', externalDtype: 'int8', name: 'in' }],
-    outputs: [{ tensor: 'out', externalDtype: 'int8', name: 'out' }],
-    unsupported: [],
-  };
-}
-
-function relu(name: string, input: string, output: string): Node {
-  return { op: 'Relu', name, inputs: [input], outputs: [output], attrs: {} };
-}
+import { relu, sizedGraph } from '../plan/support/graphs.js';
 
 function call(input: string, output: string, options: { inPlace?: KernelCall['inPlace']; scratch?: number } = {}): KernelCall {
   return {
@@ -45,7 +27,7 @@ function place(graph: Graph, lowerings: Lowering[]) {
 
 describe('placeOutputsInPlace', () => {
   // in (caller) -> a 800 -> b 800 -> c 1600 -> d 100 -> out (caller): the peak is b + c at r2.
-  const graph = graphOf({ in: 100, a: 800, b: 800, c: 1600, d: 100, out: 100 }, [
+  const graph = sizedGraph({ in: 100, a: 800, b: 800, c: 1600, d: 100, out: 100 }, [
     relu('r0', 'in', 'a'), relu('r1', 'a', 'b'), relu('r2', 'b', 'c'), relu('r3', 'c', 'd'), relu('r4', 'd', 'out'),
   ]);
 
@@ -77,7 +59,7 @@ describe('placeOutputsInPlace', () => {
   });
 
   it('never offers an input that a later layer still reads, nor a caller buffer', () => {
-    const branching = graphOf({ in: 64, a: 64, b: 64, out: 64 }, [
+    const branching = sizedGraph({ in: 64, a: 64, b: 64, out: 64 }, [
       relu('r0', 'in', 'a'),
       relu('r1', 'a', 'b'),
       { op: 'Add', name: 'add', inputs: ['a', 'b'], outputs: ['out'], attrs: { clamp: { min: -128, max: 127 } } },

@@ -6,12 +6,8 @@
  * its forms. One image runs them all; every output is compared bit for bit. Layers of one form must share one
  * function, and the kernel needs no arena scratch.
  */
-import { execa } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateLibrary, libraryFileNames } from '../../src/codegen/index.js';
+import { generateLibrary } from '../../src/codegen/index.js';
 import type { KernelCall } from '../../src/codegen/kernel-call.js';
 import { lowerForDsp } from '../../src/codegen/lower/dsp/index.js';
 import { formKey, type FullyConnectedForm } from '../../src/codegen/lower/dsp/fully-connected.js';
@@ -19,6 +15,7 @@ import type { Clamp, Graph, Node, TensorData } from '../../src/ir/types.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { mergeLayers, quant, tensor, type Layer } from './support/layers.js';
 import { Random } from './support/random.js';
+import { strictArmBuilds } from './support/arm-build.js';
 import { runOnEmulator } from './support/semihost.js';
 
 const LAYERS = 64;
@@ -161,17 +158,7 @@ describe('the DSP fully connected kernels compile warning-free', () => {
   it('every form of the random layers: -std=c99 -pedantic -Wall -Wextra -Werror for Cortex-M4 and M55', async () => {
     const { graph } = mergeLayers('simd_fc_cc', layers(LAYERS, 1, 'f').map((e) => e.layer));
     const library = generateLibrary(graph, { modelHash: '0'.repeat(16), isa: 'dsp' });
-    const dir = await mkdtemp(path.join(tmpdir(), 'tinyedge-simd-fc-cc-'));
-    try {
-      for (const [name, content] of library.files) await writeFile(path.join(dir, name), content);
-      for (const cpu of ['cortex-m4', 'cortex-m55']) {
-        const args = [`-mcpu=${cpu}`, '-mthumb', '-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-O2', '-c', libraryFileNames(library.prefix).model];
-        const result = await execa('arm-none-eabi-gcc', args, { cwd: dir, reject: false, all: true, env: { LC_ALL: 'C' } });
-        expect(result.exitCode, `${cpu}: ${result.all}`).toBe(0);
-      }
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    for (const build of await strictArmBuilds(library, ['cortex-m4', 'cortex-m55'])) expect(build.exitCode, `${build.cpu}: ${build.messages}`).toBe(0);
   });
 });
 

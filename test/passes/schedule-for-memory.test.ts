@@ -4,38 +4,16 @@
  * the reference computes the same outputs with it.
  */
 import { describe, expect, it } from 'vitest';
-import type { Graph, Node } from '../../src/ir/types.js';
+import type { Graph } from '../../src/ir/types.js';
 import { scheduleForMemory } from '../../src/passes/schedule-for-memory.js';
 import { planArena } from '../../src/plan/index.js';
 import { runReference } from '../../src/reference/interpreter.js';
-import { quant, tensor } from '../codegen/support/layers.js';
-
-const q = quant(0.05, 0);
-
-function relu(name: string, input: string, output: string): Node {
-  return { op: 'Relu', name, inputs: [input], outputs: [output], attrs: {} };
-}
-
-function add(name: string, a: string, b: string, output: string): Node {
-  return { op: 'Add', name, inputs: [a, b], outputs: [output], attrs: { clamp: { min: -128, max: 127 } } };
-}
-
-function graphOf(sizes: Record<string, number>, nodes: Node[], output: string): Graph {
-  return {
-    name: 'g',
-    format: 'tflite',
-    tensors: new Map(Object.entries(sizes).map(([n, size]) => [n, tensor(n, [size], 'int8', q)])),
-    nodes,
-    inputs: [{ tensor: 'in', externalDtype: 'int8', name: 'in' }],
-    outputs: [{ tensor: output, externalDtype: 'int8', name: output }],
-    unsupported: [],
-  };
-}
+import { add, relu, sizedGraph } from '../plan/support/graphs.js';
 
 /** in -> wide a1 -> narrow a2, in -> wide b1 -> narrow b2, out = a2 + b2; the model runs both wide layers first. */
 function twoBranches(): Graph {
   const sizes = { in: 16, a1: 2000, a2: 16, b1: 2000, b2: 16, out: 16 };
-  return graphOf(sizes, [relu('a1', 'in', 'a1'), relu('b1', 'in', 'b1'), relu('a2', 'a1', 'a2'), relu('b2', 'b1', 'b2'), add('sum', 'a2', 'b2', 'out')], 'out');
+  return sizedGraph(sizes, [relu('a1', 'in', 'a1'), relu('b1', 'in', 'b1'), relu('a2', 'a1', 'a2'), relu('b2', 'b1', 'b2'), add('sum', 'a2', 'b2', 'out')], 'out');
 }
 
 function isTopological(graph: Graph): boolean {
@@ -64,7 +42,7 @@ describe('scheduleForMemory', () => {
   });
 
   it('leaves a chain and an order that is already the best as they are', () => {
-    const chain = graphOf({ in: 16, a: 64, b: 64, out: 16 }, [relu('a', 'in', 'a'), relu('b', 'a', 'b'), relu('c', 'b', 'out')], 'out');
+    const chain = sizedGraph({ in: 16, a: 64, b: 64, out: 16 }, [relu('a', 'in', 'a'), relu('b', 'a', 'b'), relu('c', 'b', 'out')]);
     expect(scheduleForMemory(chain)).toEqual({ graph: chain, changes: [] });
     const good = scheduleForMemory(twoBranches()).graph;
     expect(scheduleForMemory(good).graph).toBe(good);

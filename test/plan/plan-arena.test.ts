@@ -2,26 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Graph, Node, Tensor } from '../../src/ir/types.js';
 import { planArena, type ArenaPlan } from '../../src/plan/index.js';
 import { computeLiveness } from '../../src/plan/liveness.js';
+import { graphOf, relu } from './support/graphs.js';
 import { LAYER_KINDS, mergeLayers, quant, randomLayer, tensor } from '../codegen/support/layers.js';
 import { Random } from '../codegen/support/random.js';
 
 const q = quant(0.1, 0);
-
-function relu(name: string, input: string, output: string): Node {
-  return { op: 'Relu', name, inputs: [input], outputs: [output], attrs: {} };
-}
-
-function graphOf(tensors: Tensor[], nodes: Node[], inputs: string[], outputs: string[]): Graph {
-  return {
-    name: 'g',
-    format: 'tflite',
-    tensors: new Map(tensors.map((t) => [t.name, t])),
-    nodes,
-    inputs: inputs.map((t) => ({ tensor: t, externalDtype: 'int8', name: t })),
-    outputs: outputs.map((t) => ({ tensor: t, externalDtype: 'int8', name: t })),
-    unsupported: [],
-  };
-}
 
 /** A chain in -> t1 -> ... -> tN -> out of `size`-byte tensors. */
 function chain(length: number, size: number): Graph {
