@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { compileHostProgram } from '../../src/build/host.js';
 import { generateLibrary } from '../../src/codegen/index.js';
-import type { TensorData } from '../../src/ir/types.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { LAYER_KINDS, mergeLayers, randomLayer, type Layer, type LayerKind } from './support/layers.js';
+import { firstDifference } from './support/compare.js';
 
 const LAYERS_PER_KIND = 12;
 
@@ -23,16 +23,6 @@ function layersFor(kinds: readonly LayerKind[], perKind: number, firstSeed: numb
   return layers;
 }
 
-function firstDifference(actual: TensorData, expected: TensorData): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(a === e || (Number.isNaN(a) && Number.isNaN(e)))) return `element ${i}: C ${a}, reference ${e}`;
-  }
-  return null;
-}
-
 async function checkBatch(name: string, entries: { layer: Layer; seed: number; kind: LayerKind }[], sanitize: boolean): Promise<void> {
   const { graph, inputs } = mergeLayers(name, entries.map((e) => e.layer));
   const expected = runReference(graph, inputs).outputs;
@@ -44,7 +34,7 @@ async function checkBatch(name: string, entries: { layer: Layer; seed: number; k
     let output = 0;
     for (const entry of entries) {
       for (const _ of entry.layer.outputs) {
-        const difference = firstDifference(actual![output]!, expected[output]!);
+        const difference = firstDifference(actual![output]!, expected[output]!, 'C');
         if (difference) failures.push(`${entry.kind} seed ${entry.seed} (${entry.layer.describe}): ${difference}`);
         output++;
       }

@@ -8,18 +8,13 @@ import { generateLibrary } from '../../src/codegen/index.js';
 import type { KernelCall } from '../../src/codegen/kernel-call.js';
 import { dspConv2DApplies, lowerConv2DDsp } from '../../src/codegen/lower/dsp/conv2d.js';
 import { fuseResidualAdds } from '../../src/codegen/lower/fuse-residual-add.js';
-import type { Conv2DNode, Graph, Node, Tensor, TensorData } from '../../src/ir/types.js';
+import type { Conv2DNode, Graph, Node, Tensor } from '../../src/ir/types.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { mergeLayers, quant, tensor, type Layer } from './support/layers.js';
 import { Random } from './support/random.js';
 import { runOnEmulator } from './support/semihost.js';
 import { randomSimdLayer, type SimdLayerKind } from './support/simd-layers.js';
-
-function firstDifference(actual: TensorData, expected: TensorData): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
-  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return `element ${i}: device ${actual[i]}, reference ${expected[i]}`;
-  return null;
-}
+import { firstDifference } from './support/compare.js';
 
 /** The DSP convolution lowerings of a graph, fused residual Adds included, by node index. */
 function convLowerings(graph: Graph): Map<number, KernelCall> {

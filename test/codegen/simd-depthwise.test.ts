@@ -13,6 +13,7 @@ import { runReference } from '../../src/reference/interpreter.js';
 import { mergeLayers, quant, tensor, type Layer } from './support/layers.js';
 import { Random } from './support/random.js';
 import { runOnEmulator } from './support/semihost.js';
+import { firstDifference } from './support/compare.js';
 
 interface DepthwiseShape {
   kH: number;
@@ -133,12 +134,6 @@ function inPlaceGraph(seed: number, shape: DepthwiseShape): { graph: Graph; inpu
       describe: describeShape(shape),
     },
   ]);
-}
-
-function firstDifference(actual: TensorData, expected: TensorData): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
-  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return `element ${i}: device ${actual[i]}, reference ${expected[i]}`;
-  return null;
 }
 
 const LAYERS = 36;

@@ -9,12 +9,14 @@ import { generateLibrary } from '../../src/codegen/index.js';
 import type { KernelCall } from '../../src/codegen/kernel-call.js';
 import { lowerForDsp } from '../../src/codegen/lower/dsp/index.js';
 import { averagePoolFormKey, type AveragePoolForm } from '../../src/codegen/lower/dsp/pool.js';
-import type { Clamp, Graph, Node, TensorData } from '../../src/ir/types.js';
+import type { Clamp, Graph, Node } from '../../src/ir/types.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { mergeLayers, quant, tensor, type Layer } from './support/layers.js';
 import { Random } from './support/random.js';
 import { strictArmBuilds } from './support/arm-build.js';
+import { poolWindow } from './support/simd-layers.js';
 import { runOnEmulator } from './support/semihost.js';
+import { differingLayers } from './support/compare.js';
 
 const POOLS = 48;
 
@@ -23,10 +25,6 @@ function clampFor(random: Random, zeroPoint: number): Clamp {
   if (kind === 0) return { min: Math.max(-128, zeroPoint), max: 127 };
   if (kind === 1) return { min: Math.max(-128, zeroPoint), max: Math.min(127, zeroPoint + random.int(20, 120)) };
   return { min: -128, max: 127 };
-}
-
-function outputSize(size: number, before: number, after: number, kernel: number, stride: number): number {
-  return Math.floor((size + before + after - kernel) / stride) + 1;
 }
 
 function randomAveragePool(seed: number, id: string): Layer {
@@ -39,19 +37,9 @@ function randomAveragePool(seed: number, id: string): Layer {
     // Global pools up to 15 x 15 = 225 taps (the lanes hold 255); windowed ones on smaller images.
     const inH = random.int(1, global ? 15 : 10);
     const inW = random.int(1, global ? 15 : 10);
-    const filter: [number, number] = global ? [inH, inW] : [random.int(1, 4), random.int(1, 4)];
-    const stride: [number, number] = global ? [inH, inW] : [random.int(1, 3), random.int(1, 3)];
-    const padding = global
-      ? { top: 0, bottom: 0, left: 0, right: 0 }
-      : { top: random.int(0, filter[0] - 1), bottom: random.int(0, filter[0] - 1), left: random.int(0, filter[1] - 1), right: random.int(0, filter[1] - 1) };
-    const outH = outputSize(inH, padding.top, padding.bottom, filter[0], stride[0]);
-    const outW = outputSize(inW, padding.left, padding.right, filter[1], stride[1]);
-    if (outH < 1 || outW < 1) continue;
-    // Every window must hold at least one pixel of the image (TFLite's average of no taps is undefined).
-    let empty = false;
-    for (let oy = 0; oy < outH; oy++) if (oy * stride[0] - padding.top >= inH) empty = true;
-    for (let ox = 0; ox < outW; ox++) if (ox * stride[1] - padding.left >= inW) empty = true;
-    if (empty) continue;
+    const window = poolWindow(random, inH, inW, global);
+    if (!window) continue;
+    const { filter, stride, padding, outH, outW } = window;
     const zeroPoint = random.int(-128, 127);
     const scale = Math.fround(0.05 * 2 ** (random.next() * 4 - 2));
     const input = tensor(n('x'), [batches, inH, inW, channels], 'int8', quant(scale, zeroPoint));
@@ -75,12 +63,6 @@ function formsOf(graph: Graph): AveragePoolForm[] {
   });
 }
 
-function firstDifference(actual: TensorData, expected: TensorData): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
-  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return `element ${i}: device ${actual[i]}, reference ${expected[i]}`;
-  return null;
-}
-
 describe('DSP average pool on the emulated STM32F405 vs the reference interpreter', () => {
   const list = Array.from({ length: POOLS }, (_, i) => ({ layer: randomAveragePool(100 + i, `p${i}`), seed: 100 + i }));
   const { graph, inputs } = mergeLayers('simd_pool', list.map((e) => e.layer));
@@ -100,12 +82,7 @@ describe('DSP average pool on the emulated STM32F405 vs the reference interprete
     const defined = [...source.matchAll(/^TE_NOINLINE static void (te_avg_pool_s8_dsp_\w+)\(/gm)].map((m) => m[1]!);
     expect(defined.sort()).toEqual([...new Set(formsOf(graph).map(averagePoolFormKey))].sort());
     const { outputs } = await runOnEmulator(graph, library, inputs);
-    const failures: string[] = [];
-    list.forEach((entry, i) => {
-      const difference = firstDifference(outputs[i]!, expected[i]!);
-      if (difference) failures.push(`seed ${entry.seed} (${entry.layer.describe}): ${difference}`);
-    });
-    expect(failures).toEqual([]);
+    expect(differingLayers(list, outputs, expected)).toEqual([]);
   });
 
   it('every form compiles warning-free: -std=c99 -pedantic -Wall -Wextra -Werror for Cortex-M4 and M55', async () => {

@@ -11,12 +11,13 @@ import { generateLibrary } from '../../src/codegen/index.js';
 import type { KernelCall } from '../../src/codegen/kernel-call.js';
 import { lowerForDsp } from '../../src/codegen/lower/dsp/index.js';
 import { formKey, type FullyConnectedForm } from '../../src/codegen/lower/dsp/fully-connected.js';
-import type { Clamp, Graph, Node, TensorData } from '../../src/ir/types.js';
+import type { Clamp, Graph, Node } from '../../src/ir/types.js';
 import { runReference } from '../../src/reference/interpreter.js';
 import { mergeLayers, quant, tensor, type Layer } from './support/layers.js';
 import { Random } from './support/random.js';
 import { strictArmBuilds } from './support/arm-build.js';
 import { runOnEmulator } from './support/semihost.js';
+import { differingLayers } from './support/compare.js';
 
 const LAYERS = 64;
 /** Depths worth having for sure (tails of 1, 2, 3; a single input; AD's 640), the rest drawn from 1..700. */
@@ -95,12 +96,6 @@ function formsOf(graph: Graph): FullyConnectedForm[] {
   return denseCalls(graph).map((call) => call.params.form as FullyConnectedForm);
 }
 
-function firstDifference(actual: TensorData, expected: TensorData): string | null {
-  if (actual.length !== expected.length) return `length ${actual.length} vs ${expected.length}`;
-  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) return `element ${i}: device ${actual[i]}, reference ${expected[i]}`;
-  return null;
-}
-
 /** Definitions of shared fully connected functions in the generated C, by name. */
 function sharedDefinitions(source: string): string[] {
   return [...source.matchAll(/^TE_NOINLINE static void (te_fc_s8_dsp_\w+)\(/gm)].map((m) => m[1]!);
@@ -145,12 +140,7 @@ describe('DSP fully connected kernel on the emulated STM32F405 vs the reference 
     expect(sharedDefinitions(source).sort()).toEqual([...keys].sort());
     expect(keys.size).toBeLessThan(LAYERS);
     const { outputs } = await runOnEmulator(graph, library, inputs);
-    const failures: string[] = [];
-    list.forEach((entry, i) => {
-      const difference = firstDifference(outputs[i]!, expected[i]!);
-      if (difference) failures.push(`seed ${entry.seed} (${entry.layer.describe}): ${difference}`);
-    });
-    expect(failures).toEqual([]);
+    expect(differingLayers(list, outputs, expected)).toEqual([]);
   });
 });
 

@@ -256,23 +256,33 @@ function addLayer(random: Random, n: Namer): Layer {
   };
 }
 
+/**
+ * A pooling window over an inH x inW image: the whole image (global), or a random filter, stride and padding; null
+ * where some window would hold no pixel of the image (TFLite's average of no taps is undefined) or none fits.
+ */
+export function poolWindow(random: Random, inH: number, inW: number, global: boolean) {
+  const filter: [number, number] = global ? [inH, inW] : [random.int(1, 4), random.int(1, 4)];
+  const stride: [number, number] = global ? [inH, inW] : [random.int(1, 3), random.int(1, 3)];
+  const padding = global
+    ? { top: 0, bottom: 0, left: 0, right: 0 }
+    : { top: random.int(0, filter[0] - 1), bottom: random.int(0, filter[0] - 1), left: random.int(0, filter[1] - 1), right: random.int(0, filter[1] - 1) };
+  const outH = outputSize(inH, padding.top, padding.bottom, filter[0], stride[0], 1);
+  const outW = outputSize(inW, padding.left, padding.right, filter[1], stride[1], 1);
+  if (outH < 1 || outW < 1) return null;
+  for (let oy = 0; oy < outH; oy++) if (oy * stride[0] - padding.top >= inH) return null;
+  for (let ox = 0; ox < outW; ox++) if (ox * stride[1] - padding.left >= inW) return null;
+  return { filter, stride, padding, outH, outW };
+}
+
 /** Average pooling, global (the models' classifier heads) or windowed, over channel counts with and without tails. */
 function averagePoolLayer(random: Random, n: Namer): Layer {
   for (;;) {
     const channels = random.pick([1, 3, 4, 8, 13, 16, 64]);
     const inH = random.int(1, 10);
     const inW = random.int(1, 10);
-    const global = random.bool(0.4);
-    const filter: [number, number] = global ? [inH, inW] : [random.int(1, 4), random.int(1, 4)];
-    const stride: [number, number] = global ? [inH, inW] : [random.int(1, 3), random.int(1, 3)];
-    const padding = global ? { top: 0, bottom: 0, left: 0, right: 0 } : { top: random.int(0, filter[0] - 1), bottom: random.int(0, filter[0] - 1), left: random.int(0, filter[1] - 1), right: random.int(0, filter[1] - 1) };
-    const outH = outputSize(inH, padding.top, padding.bottom, filter[0], stride[0], 1);
-    const outW = outputSize(inW, padding.left, padding.right, filter[1], stride[1], 1);
-    if (outH < 1 || outW < 1) continue;
-    let empty = false;
-    for (let oy = 0; oy < outH; oy++) if (oy * stride[0] - padding.top >= inH) empty = true;
-    for (let ox = 0; ox < outW; ox++) if (ox * stride[1] - padding.left >= inW) empty = true;
-    if (empty) continue;
+    const window = poolWindow(random, inH, inW, random.bool(0.4));
+    if (!window) continue;
+    const { filter, stride, padding, outH, outW } = window;
     const zeroPoint = random.int(-128, 127);
     const scale = Math.fround(0.05 * 2 ** (random.next() * 4 - 2));
     const input = int8Input(random, n('x'), [1, inH, inW, channels], scale, zeroPoint);
