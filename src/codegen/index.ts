@@ -6,7 +6,8 @@
  *   weights compressed (lower/sparse.ts)  ->  place Concat inputs in their output (lower/concat-in-place.ts)  ->  let
  *   kernels write over dying inputs where that lowers the arena (lower/in-place.ts)
  *   ->  plan the arena, scratch and slices included (src/plan/)  ->  render one specialised function per layer
- *   (templates/kernels/)  ->  render the library (templates/library/)
+ *   (templates/kernels/), and once each the functions that layers of one form share  ->  render the library
+ *   (templates/library/)
  *
  * Pure: returns the files' text; writing them is write.ts's job.
  */
