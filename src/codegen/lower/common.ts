@@ -33,6 +33,27 @@ export function requireDtype(node: Node, tensor: Tensor, port: string, ...dtypes
   }
 }
 
+/**
+ * The operands of a weighted layer (convolution, depthwise, fully connected), checked alike: int8 input and constant
+ * int8 weights, an int8 or int32 (unrequantized) output, and the ranks the kernel expects (null: any).
+ */
+export function weightedOperands(
+  graph: Graph,
+  node: Node,
+  ranks: { input: number | null; weights: number; output: number | null },
+): { input: Tensor; weights: Tensor; output: Tensor; weightData: NonNullable<Tensor['data']> } {
+  const input = inputTensor(graph, node, 0);
+  const weights = inputTensor(graph, node, 1);
+  const output = outputTensor(graph, node);
+  requireDtype(node, input, 'input', 'int8');
+  requireDtype(node, weights, 'weights', 'int8');
+  requireDtype(node, output, 'output', 'int8', 'int32');
+  if (ranks.input !== null) requireRank(node, input, 'input', ranks.input);
+  requireRank(node, weights, 'weights', ranks.weights);
+  if (ranks.output !== null) requireRank(node, output, 'output', ranks.output);
+  return { input, weights, output, weightData: constantData(node, weights, 'weights') };
+}
+
 export function requireRank(node: Node, tensor: Tensor, port: string, rank: number): void {
   if (tensor.shape.length !== rank) {
     throw new NodeError(node.name, node.op, `${port} '${tensor.name}' has shape [${tensor.shape}]; code generation expects rank ${rank}`);

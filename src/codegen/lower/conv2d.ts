@@ -16,29 +16,10 @@ import { NodeError } from '../../errors.js';
 import type { Conv2DNode, Graph } from '../../ir/types.js';
 import { convParams } from '../../quant/params.js';
 import type { KernelCall } from '../kernel-call.js';
-import {
-  constantData,
-  foldInputOffsetIntoBias,
-  inputTensor,
-  outputStage,
-  outputTensor,
-  plainBias,
-  requireDtype,
-  requireRank,
-  symmetricWeights,
-} from './common.js';
+import { foldInputOffsetIntoBias, outputStage, plainBias, symmetricWeights, weightedOperands } from './common.js';
 
 export function lowerConv2D(graph: Graph, node: Conv2DNode): KernelCall {
-  const input = inputTensor(graph, node, 0);
-  const weights = inputTensor(graph, node, 1);
-  const output = outputTensor(graph, node);
-  requireDtype(node, input, 'input', 'int8');
-  requireDtype(node, weights, 'weights', 'int8');
-  requireDtype(node, output, 'output', 'int8', 'int32');
-  requireRank(node, input, 'input', 4);
-  requireRank(node, weights, 'weights', 4);
-  requireRank(node, output, 'output', 4);
-  const weightData = constantData(node, weights, 'weights');
+  const { input, weights, output, weightData } = weightedOperands(graph, node, { input: 4, weights: 4, output: 4 });
 
   const [batches, inH, inW, inC] = input.shape as [number, number, number, number];
   const [outC, kH, kW, inCGroup] = weights.shape as [number, number, number, number];

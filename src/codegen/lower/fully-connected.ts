@@ -7,27 +7,10 @@ import { elementCount } from '../../ir/graph.js';
 import type { FullyConnectedNode, Graph } from '../../ir/types.js';
 import { fullyConnectedParams } from '../../quant/params.js';
 import type { KernelCall } from '../kernel-call.js';
-import {
-  constantData,
-  foldInputOffsetIntoBias,
-  inputTensor,
-  outputStage,
-  outputTensor,
-  plainBias,
-  requireDtype,
-  requireRank,
-  symmetricWeights,
-} from './common.js';
+import { foldInputOffsetIntoBias, outputStage, plainBias, symmetricWeights, weightedOperands } from './common.js';
 
 export function lowerFullyConnected(graph: Graph, node: FullyConnectedNode): KernelCall {
-  const input = inputTensor(graph, node, 0);
-  const weights = inputTensor(graph, node, 1);
-  const output = outputTensor(graph, node);
-  requireDtype(node, input, 'input', 'int8');
-  requireDtype(node, weights, 'weights', 'int8');
-  requireDtype(node, output, 'output', 'int8', 'int32');
-  requireRank(node, weights, 'weights', 2);
-  const weightData = constantData(node, weights, 'weights');
+  const { input, weights, output, weightData } = weightedOperands(graph, node, { input: null, weights: 2, output: null });
   const [outC, depth] = weights.shape as [number, number];
   const inputCount = elementCount(input.shape);
   if (inputCount % depth !== 0 || elementCount(output.shape) !== (inputCount / depth) * outC) {
